@@ -1,0 +1,287 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* Running a built VM: the VMM thread's event sources (stop requests, stop
+ * signals, console output and input), vCPU start, and an orderly stop that
+ * joins every vCPU, drains the console and restores the terminal. */
+#include <fcntl.h>
+#include <inttypes.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/eventfd.h>
+#include <sys/signalfd.h>
+#include <sys/stat.h>
+
+#include "common/exit_codes.h"
+#include "common/log.h"
+#include "vmm/term.h"
+#include "vmm/vm.h"
+
+#define CONSOLE_DRAIN_TIMEOUT_MS 2000
+
+static int stop_signal_set(sigset_t *set)
+{
+	sigemptyset(set);
+	sigaddset(set, SIGINT);
+	sigaddset(set, SIGTERM);
+	sigaddset(set, SIGHUP);
+	return 0;
+}
+
+int vm_block_stop_signals(void)
+{
+	sigset_t set;
+	stop_signal_set(&set);
+	return -pthread_sigmask(SIG_BLOCK, &set, NULL);
+}
+
+void vm_request_stop(struct vm *vm, int code)
+{
+	uint64_t one = 1;
+	pthread_mutex_lock(&vm->exit_lock);
+	if (!vm->exit_code_set) {
+		vm->exit_code = code;
+		vm->exit_code_set = true;
+	}
+	pthread_mutex_unlock(&vm->exit_lock);
+	if (write(vm->stop_fd, &one, sizeof(one)) < 0 && errno != EAGAIN)
+		BUG_ON(errno == EBADF);
+}
+
+static void on_stop(struct evl_source *s, uint32_t events)
+{
+	struct vm *vm = s->opaque;
+	uint64_t v;
+	if (read(vm->stop_fd, &v, sizeof(v)) < 0 && errno != EAGAIN)
+		LOG_WARN("reading the stop eventfd: %s", strerror(errno));
+	evl_stop(&vm->evl);
+}
+
+static void on_signal(struct evl_source *s, uint32_t events)
+{
+	struct vm *vm = s->opaque;
+	struct signalfd_siginfo si;
+	if (read(vm->signal_fd, &si, sizeof(si)) != sizeof(si))
+		return;
+	/* Firecracker's code for SIGHUP; the shell's 128+n for the others. */
+	int code = si.ssi_signo == SIGHUP ? EXIT_SIGHUP : 128 + (int)si.ssi_signo;
+	LOG_INFO("received %s; stopping the VM", strsignal((int)si.ssi_signo));
+	vm_request_stop(vm, code);
+}
+
+static void console_out_want_pollout(struct vm *vm, bool on)
+{
+	if (!vm->console_out_pollable)
+		return;
+	if (evl_mod(&vm->evl, &vm->src_uart_out, on ? EPOLLOUT : 0))
+		LOG_WARN("console output: cannot change its epoll registration");
+}
+
+static void drain_console(struct vm *vm)
+{
+	int ret = uart_drain(&vm->uart);
+	if (ret == -EAGAIN) {
+		console_out_want_pollout(vm, true);
+		return;
+	}
+	if (ret)
+		LOG_RL_WARN("console output failed (%s); output is being dropped", strerror(-ret));
+	console_out_want_pollout(vm, false);
+}
+
+static void stdin_set_paused(struct vm *vm, bool paused)
+{
+	if (!vm->src_stdin.registered || vm->stdin_paused == paused)
+		return;
+	if (evl_mod(&vm->evl, &vm->src_stdin, paused ? 0 : EPOLLIN) == 0)
+		vm->stdin_paused = paused;
+}
+
+static void on_uart_notify(struct evl_source *s, uint32_t events)
+{
+	struct vm *vm = s->opaque;
+	uint64_t v;
+	if (read(vm->uart.notify_fd, &v, sizeof(v)) < 0 && errno != EAGAIN)
+		return;
+	drain_console(vm);
+	if (vm->stdin_paused && uart_rx_room(&vm->uart))
+		stdin_set_paused(vm, false);
+}
+
+static void on_console_writable(struct evl_source *s, uint32_t events)
+{
+	drain_console(s->opaque);
+}
+
+static void on_stdin(struct evl_source *s, uint32_t events)
+{
+	struct vm *vm = s->opaque;
+	uint8_t buf[UART_RX_FIFO];
+	size_t room = uart_rx_room(&vm->uart);
+
+	if (!room) {
+		/* The host keeps the bytes; the UART tells us when it has room. */
+		stdin_set_paused(vm, true);
+		return;
+	}
+	ssize_t n = read(s->fd, buf, MIN(room, sizeof(buf)));
+	if (n > 0) {
+		size_t taken = uart_input(&vm->uart, buf, (size_t)n);
+		BUG_ON(taken != (size_t)n); /* only this thread adds input */
+		return;
+	}
+	if (n < 0 && (errno == EAGAIN || errno == EINTR))
+		return;
+	/* End of input or an error: the guest simply gets no more input. */
+	LOG_DEBUG("console input closed (%s)", n == 0 ? "end of file" : strerror(errno));
+	evl_del(&vm->evl, s);
+}
+
+static bool is_pollable(int fd)
+{
+	struct stat st;
+	if (fstat(fd, &st) < 0)
+		return false;
+	return S_ISFIFO(st.st_mode) || S_ISSOCK(st.st_mode) || S_ISCHR(st.st_mode);
+}
+
+static int setup_events(struct vm *vm)
+{
+	sigset_t set;
+	int ret;
+
+	if ((ret = evl_init(&vm->evl)))
+		return ret;
+	stop_signal_set(&set);
+	vm->signal_fd = signalfd(-1, &set, SFD_NONBLOCK | SFD_CLOEXEC);
+	if (vm->signal_fd < 0)
+		return -errno;
+	if ((ret = evl_add(&vm->evl, &vm->src_stop, vm->stop_fd, EPOLLIN, on_stop, vm)) ||
+	    (ret = evl_add(&vm->evl, &vm->src_signal, vm->signal_fd, EPOLLIN, on_signal, vm)) ||
+	    (ret = evl_add(&vm->evl, &vm->src_uart_notify, vm->uart.notify_fd, EPOLLIN,
+			   on_uart_notify, vm)))
+		return ret;
+
+	/* Console output: non-blocking when the sink can be polled, so the
+	 * VMM thread never blocks on a slow reader; a regular file is written
+	 * directly. */
+	int out = vm->opts.console_out;
+	vm->console_out_flags = fcntl(out, F_GETFL);
+	if (is_pollable(out) && vm->console_out_flags >= 0 &&
+	    evl_add(&vm->evl, &vm->src_uart_out, out, 0, on_console_writable, vm) == 0) {
+		vm->console_out_pollable = true;
+		if (fcntl(out, F_SETFL, vm->console_out_flags | O_NONBLOCK) < 0)
+			LOG_WARN("console output: cannot make it non-blocking: %s", strerror(errno));
+	}
+
+	/* Console input from a terminal, a pipe or a socket only. */
+	int in = vm->opts.console_in;
+	if (in >= 0 && is_pollable(in)) {
+		if (term_raw(in))
+			LOG_WARN("cannot switch the terminal to raw mode: %s", strerror(errno));
+		if (evl_add(&vm->evl, &vm->src_stdin, in, EPOLLIN, on_stdin, vm))
+			LOG_DEBUG("console input is not pollable; the guest gets no input");
+	}
+	return 0;
+}
+
+/* Writes what the guest printed before it stopped, waiting for a slow
+ * reader at most CONSOLE_DRAIN_TIMEOUT_MS. */
+static void final_console_drain(struct vm *vm)
+{
+	uint64_t deadline = now_mono_us() + CONSOLE_DRAIN_TIMEOUT_MS * 1000ull;
+	for (;;) {
+		int ret = uart_drain(&vm->uart);
+		if (ret != -EAGAIN)
+			return;
+		uint64_t now = now_mono_us();
+		if (now >= deadline) {
+			LOG_WARN("console reader too slow; dropping the rest of the output");
+			return;
+		}
+		struct pollfd p = {.fd = vm->opts.console_out, .events = POLLOUT};
+		(void)poll(&p, 1, (int)((deadline - now) / 1000) + 1);
+	}
+}
+
+static void log_exit_summary(struct vm *vm)
+{
+	struct vcpu_counters t = {0};
+	for (unsigned i = 0; i < vm->nvcpus; i++) {
+		struct vcpu_counters c = vcpu_counters(&vm->vcpus[i]);
+		t.exit_io_in += c.exit_io_in;
+		t.exit_io_out += c.exit_io_out;
+		t.exit_mmio_read += c.exit_mmio_read;
+		t.exit_mmio_write += c.exit_mmio_write;
+		t.exit_other += c.exit_other;
+		t.run_interrupted += c.run_interrupted;
+	}
+	struct uart_stats u = uart_stats(&vm->uart);
+	LOG_DEBUG("exits to user space: io_in=%" PRIu64 " io_out=%" PRIu64 " mmio_read=%" PRIu64
+		  " mmio_write=%" PRIu64 " other=%" PRIu64 " interrupted=%" PRIu64
+		  "; console: %" PRIu64 " bytes out, %" PRIu64 " dropped",
+		  t.exit_io_in, t.exit_io_out, t.exit_mmio_read, t.exit_mmio_write, t.exit_other,
+		  t.run_interrupted, u.write_count, u.missed_write_count);
+}
+
+int vm_run(struct vm *vm)
+{
+	int ret;
+	unsigned started = 0;
+
+	if ((ret = setup_events(vm))) {
+		LOG_ERR("setting up the event loop: %s", strerror(-ret));
+		vm_request_stop(vm, EXIT_GENERIC);
+		goto stop;
+	}
+	if ((ret = vcpu_signals_init())) {
+		LOG_ERR("installing the vCPU kick signal: %s", strerror(-ret));
+		vm_request_stop(vm, EXIT_GENERIC);
+		goto stop;
+	}
+	for (; started < vm->nvcpus; started++) {
+		if ((ret = vcpu_start(&vm->vcpus[started]))) {
+			LOG_ERR("starting vCPU %u: %s", started, strerror(-ret));
+			vm_request_stop(vm, EXIT_GENERIC);
+			goto stop;
+		}
+	}
+	LOG_INFO("VM started");
+	if ((ret = evl_run(&vm->evl))) {
+		LOG_ERR("event loop: %s", strerror(-ret));
+		vm_request_stop(vm, EXIT_GENERIC);
+	}
+stop:
+	for (unsigned i = 0; i < started; i++)
+		vcpu_request_stop(&vm->vcpus[i]);
+	for (unsigned i = 0; i < started; i++)
+		vcpu_join(&vm->vcpus[i]);
+	final_console_drain(vm);
+	term_restore();
+	if (vm->console_out_pollable)
+		(void)fcntl(vm->opts.console_out, F_SETFL, vm->console_out_flags);
+	log_exit_summary(vm);
+	pthread_mutex_lock(&vm->exit_lock);
+	int code = vm->exit_code_set ? vm->exit_code : EXIT_UNEXPECTED;
+	pthread_mutex_unlock(&vm->exit_lock);
+	LOG_INFO("VM stopped; exit code %d", code);
+	return code;
+}
+
+void vm_destroy(struct vm *vm)
+{
+	for (unsigned i = 0; vm->vcpus && i < vm->nvcpus; i++)
+		vcpu_destroy(&vm->vcpus[i]);
+	free(vm->vcpus);
+	vm->vcpus = NULL;
+	evl_destroy(&vm->evl);
+	close_fd(&vm->signal_fd);
+	close_fd(&vm->stop_fd);
+	uart_destroy(&vm->uart);
+	if (vm->i8042.irq.fd >= 0)
+		i8042_destroy(&vm->i8042);
+	kvm_close(&vm->kvm);
+	gm_destroy(&vm->gm);
+	pthread_mutex_destroy(&vm->exit_lock);
+}

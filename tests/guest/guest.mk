@@ -1,0 +1,3 @@
+# Test guest: build/testguest.elf and build/testguest.bzImage.
+.PHONY: testguest
+testguest:

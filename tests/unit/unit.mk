@@ -1,0 +1,2 @@
+.PHONY: unit
+unit:
