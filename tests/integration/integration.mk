@@ -1,2 +1,4 @@
+# Integration tests: pytest (Debian's python3-pytest) driving build/ember.
 .PHONY: integration
-integration:
+integration: $(B)/ember
+	$(Q)cd tests/integration && $(PYTHON) -m pytest -q -rs -p no:cacheprovider $(PYTEST_ARGS)
