@@ -1,2 +1,9 @@
+# Benchmarks (not tests): make bench. Numbers and commands go into
+# docs/performance.md.
 .PHONY: bench
-bench:
+bench: $(B)/ember testguest $(B)/bench/firstbyte
+	$(Q)$(PYTHON) bench/boot.py
+
+$(B)/bench/firstbyte: bench/firstbyte.c
+	@mkdir -p $(dir $@)
+	$(Q)$(CC) -O2 -Wall -Wextra -Werror -o $@ $<

@@ -32,16 +32,20 @@ $(GUEST_STAMP):
 
 $(GUEST_B)/%.S.o: $(GUEST_DIR)/%.S $(GUEST_DIR)/guest.mk $(GUEST_STAMP)
 	@mkdir -p $(dir $@)
-	$(GUEST_CC) $(GUEST_CFLAGS) -c -o $@ $<
+	@echo "  GUEST   $<"
+	$(Q)$(GUEST_CC) $(GUEST_CFLAGS) -c -o $@ $<
 
 $(GUEST_B)/%.c.o: $(GUEST_DIR)/%.c $(GUEST_DIR)/guest.mk $(GUEST_STAMP)
 	@mkdir -p $(dir $@)
-	$(GUEST_CC) $(GUEST_CFLAGS) -c -o $@ $<
+	@echo "  GUEST   $<"
+	$(Q)$(GUEST_CC) $(GUEST_CFLAGS) -c -o $@ $<
 
 $(B)/testguest.elf: $(GUEST_OBJ) $(GUEST_DIR)/guest.ld
-	$(GUEST_CC) $(GUEST_CFLAGS) $(GUEST_LDFLAGS) -o $@ $(GUEST_OBJ)
+	@echo "  LD      $@"
+	$(Q)$(GUEST_CC) $(GUEST_CFLAGS) $(GUEST_LDFLAGS) -o $@ $(GUEST_OBJ)
 
 $(B)/testguest.bzImage: $(B)/testguest.elf $(GUEST_DIR)/mkbzimage.py
-	$(PYTHON) $(GUEST_DIR)/mkbzimage.py $< $@
+	@echo "  BZIMAGE $@"
+	$(Q)$(PYTHON) $(GUEST_DIR)/mkbzimage.py $< $@
 
 -include $(GUEST_OBJ:.o=.d)

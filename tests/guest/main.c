@@ -14,6 +14,8 @@ static const struct scenario scenarios[] = {
 	{ "initrd", scenario_initrd },
 	{ "idle", scenario_idle },
 	{ "fault", scenario_fault },
+	{ "flood", scenario_flood },
+	{ "echo", scenario_echo },
 };
 
 const char *test_name = "boot";

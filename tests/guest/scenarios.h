@@ -20,6 +20,8 @@ void scenario_memory(void);
 void scenario_smp(void);
 void scenario_idle(void);
 void scenario_fault(void);
+void scenario_flood(void);
+void scenario_echo(void);
 
 /* scen_smp.c: an AP's ring-3 entry (boot.S). */
 void ap_main(unsigned slot);
