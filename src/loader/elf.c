@@ -58,15 +58,20 @@ static void explain_range(const struct guest_mem *gm, const char *what, uint64_t
 			 what, addr, end, gm_total(gm) >> 20);
 }
 
-static int load_segment(const struct guest_mem *gm, int fd, uint64_t fsize, const Elf64_Phdr *ph,
-			unsigned i, char *err, size_t errlen)
+/* Checks one PT_LOAD against the file and guest RAM; copies nothing. */
+static int check_segment(const struct guest_mem *gm, uint64_t fsize, const Elf64_Phdr *ph,
+			 unsigned i, char *err, size_t errlen)
 {
 	uint64_t file_end;
 	char what[32];
 	snprintf(what, sizeof(what), "segment %u", i);
 
-	if (ph->p_filesz > ph->p_memsz ||
-	    add_overflows(ph->p_offset, ph->p_filesz, &file_end) || file_end > fsize) {
+	if (ph->p_filesz > ph->p_memsz) {
+		snprintf(err, errlen, "ELF %s: p_filesz 0x%" PRIx64 " is larger than p_memsz 0x%" PRIx64,
+			 what, (uint64_t)ph->p_filesz, (uint64_t)ph->p_memsz);
+		return -ENOEXEC;
+	}
+	if (add_overflows(ph->p_offset, ph->p_filesz, &file_end) || file_end > fsize) {
 		snprintf(err, errlen, "ELF %s lies past the end of the file (truncated?)", what);
 		return -ENOEXEC;
 	}
@@ -75,14 +80,21 @@ static int load_segment(const struct guest_mem *gm, int fd, uint64_t fsize, cons
 				      "its boot structures", what, (uint64_t)ph->p_paddr);
 		return -ENOEXEC;
 	}
-	uint8_t *dst = gm_ptr(gm, ph->p_paddr, ph->p_memsz);
-	if (!dst) {
+	if (!gm_ptr(gm, ph->p_paddr, ph->p_memsz)) {
 		explain_range(gm, what, ph->p_paddr, ph->p_memsz, err, errlen);
 		return -ENOEXEC;
 	}
+	return 0;
+}
+
+static int copy_segment(const struct guest_mem *gm, int fd, const Elf64_Phdr *ph, unsigned i,
+			char *err, size_t errlen)
+{
+	uint8_t *dst = gm_ptr(gm, ph->p_paddr, ph->p_memsz);
+	BUG_ON(!dst); /* check_segment passed */
 	int ret = pread_full(fd, dst, ph->p_filesz, (off_t)ph->p_offset);
 	if (ret) {
-		snprintf(err, errlen, "reading ELF %s: %s", what, strerror(-ret));
+		snprintf(err, errlen, "reading ELF segment %u: %s", i, strerror(-ret));
 		return ret;
 	}
 	memset(dst + ph->p_filesz, 0, ph->p_memsz - ph->p_filesz);
@@ -155,13 +167,14 @@ int loader_load_elf(const struct guest_mem *gm, int fd, uint64_t fsize, enum boo
 	if ((ret = find_pvh_entry(fd, fsize, ph, eh.e_phnum, &pvh_entry, err, errlen)))
 		return ret;
 
+	/* First every check, then the copies: a bad image leaves RAM alone. */
 	bi->kernel_start = UINT64_MAX;
 	bi->kernel_end = 0;
 	unsigned loads = 0;
 	for (unsigned i = 0; i < eh.e_phnum; i++) {
 		if (ph[i].p_type != PT_LOAD || ph[i].p_memsz == 0)
 			continue;
-		if ((ret = load_segment(gm, fd, fsize, &ph[i], i, err, errlen)))
+		if ((ret = check_segment(gm, fsize, &ph[i], i, err, errlen)))
 			return ret;
 		bi->kernel_start = MIN(bi->kernel_start, ph[i].p_paddr);
 		bi->kernel_end = MAX(bi->kernel_end, ph[i].p_paddr + ph[i].p_memsz);
@@ -189,6 +202,10 @@ int loader_load_elf(const struct guest_mem *gm, int fd, uint64_t fsize, enum boo
 			 bi->proto == BOOT_PVH ? "PVH" : "ELF", (uint64_t)bi->entry);
 		return -ENOEXEC;
 	}
+	for (unsigned i = 0; i < eh.e_phnum; i++)
+		if (ph[i].p_type == PT_LOAD && ph[i].p_memsz &&
+		    (ret = copy_segment(gm, fd, &ph[i], i, err, errlen)))
+			return ret;
 	bi->initrd_max = LAYOUT_MMIO_GAP_START;
 	return 0;
 }

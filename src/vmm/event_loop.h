@@ -1,6 +1,8 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* The VMM thread's epoll loop. Only the VMM thread adds, changes or removes
- * sources; other threads talk to it through eventfds it watches. */
+ * sources; other threads talk to it through eventfds it watches. A source
+ * removed by a callback may still be named later in the same batch, so its
+ * memory must outlive the batch (sources live in long-lived device state). */
 #ifndef EMBER_VMM_EVENT_LOOP_H
 #define EMBER_VMM_EVENT_LOOP_H
 

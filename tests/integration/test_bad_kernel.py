@@ -36,7 +36,7 @@ BAD_KERNELS = [
     ("segment in the MMIO gap", images.elf([(0xD0000000, CODE, None)], entry=0xD0000000),
      "MMIO gap"),
     ("memsz wraps", images.elf([(0x100000, CODE, 0xFFFFFFFFFFFFFFF0)]), "wraps"),
-    ("filesz larger than memsz", images.elf([(0x100000, CODE, 8)]), "past the end"),
+    ("filesz larger than memsz", images.elf([(0x100000, CODE, 8)]), "larger than p_memsz"),
     ("entry outside image", images.elf([(0x100000, CODE, None)], entry=0x500000),
      "entry point 0x500000 is not inside the loaded image"),
     ("bzImage truncated", images.bzimage(truncate=600), "truncated"),
