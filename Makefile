@@ -22,7 +22,7 @@ CPPFLAGS += -D_GNU_SOURCE -DEMBER_VERSION='"$(VERSION)"' -Isrc
 CFLAGS   ?= -O2 -g
 CFLAGS   += -std=gnu11 $(WARN) -fno-strict-aliasing -fstack-protector-strong \
             -D_FORTIFY_SOURCE=2 -MMD -MP
-LDLIBS   := -ljansson -lpthread
+LDLIBS   := -ljansson -luring -lpthread
 
 # Every ember source, by module. The unit-test build links the same objects
 # (minus main.c) with sanitizers into its own tree.
@@ -32,7 +32,8 @@ SRC_KVM     := $(wildcard src/kvm/*.c)
 SRC_MEM     := $(wildcard src/mem/*.c)
 SRC_BUS     := $(wildcard src/bus/*.c)
 SRC_LOADER  := $(wildcard src/loader/*.c)
-SRC_DEV     := $(wildcard src/devices/legacy/*.c) $(wildcard src/devices/virtio/*.c)
+SRC_DEV     := $(wildcard src/devices/*.c) $(wildcard src/devices/legacy/*.c) \
+               $(wildcard src/devices/virtio/*.c)
 SRC_VMM     := $(wildcard src/vmm/*.c)
 SRC_API     := $(wildcard src/api/*.c)
 SRC_LIB     := $(SRC_COMMON) $(SRC_ARCH) $(SRC_KVM) $(SRC_MEM) $(SRC_BUS) \

@@ -134,11 +134,19 @@ static int handle_internal_error(struct vcpu *v)
 		    (r->emulation_failure.flags & KVM_INTERNAL_ERROR_EMULATION_FLAG_INSTRUCTION_BYTES)) {
 			n = MIN(r->emulation_failure.insn_size, 15u);
 			memcpy(insn, r->emulation_failure.insn_bytes, n);
-		} else {
-			n = arch_vcpu_insn_bytes(v->fd, v->env->gm, insn);
 		}
+		/* KVM may hand over fewer bytes than the instruction has (only
+		 * what it fetched); the guest's memory at RIP tells the rest. */
+		uint8_t mem[16];
+		unsigned m = arch_vcpu_insn_bytes(v->fd, v->env->gm, mem);
+		if (m > n && (!n || !memcmp(mem, insn, n))) {
+			memcpy(insn, mem, m);
+			n = m;
+		}
+		size_t pos = 0;
 		for (unsigned i = 0; i < n; i++)
-			snprintf(hex + 3 * i, sizeof(hex) - 3 * i, "%s%02x", i ? " " : "", insn[i]);
+			pos += (size_t)snprintf(hex + pos, sizeof(hex) - pos, "%s%02x", i ? " " : "",
+						insn[i]);
 		snprintf(what, sizeof(what),
 			 "KVM internal error (KVM_EXIT_INTERNAL_ERROR), suberror %u: %s; "
 			 "instruction bytes: %s",

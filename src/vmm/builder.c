@@ -43,11 +43,13 @@ static int build_cmdline(struct vm *vm, char *err, size_t errlen)
 	size_t cap = LAYOUT_CMDLINE_MAX;
 
 	if (vm->boot.has_setup_header && vm->boot.setup.version >= 0x0206 &&
-	    vm->boot.setup.cmdline_size + 1 < cap)
-		cap = vm->boot.setup.cmdline_size + 1;
+	    (size_t)vm->boot.setup.cmdline_size + 1 < cap)
+		cap = (size_t)vm->boot.setup.cmdline_size + 1;
 	cmdline_init(&c, cap);
 	const char *args = vm->cfg.boot.boot_args ? vm->cfg.boot.boot_args : CONFIG_DEFAULT_BOOT_ARGS;
-	if (cmdline_append(&c, args) || (!cmdline_has(&c, "pci=") && cmdline_append(&c, "pci=off"))) {
+	if (cmdline_append(&c, args) ||
+	    (!cmdline_has(&c, "pci=") && cmdline_append(&c, "pci=off")) ||
+	    vm_cmdline_virtio(vm, &c)) {
 		snprintf(err, errlen,
 			 "boot-source.boot_args: the kernel command line would exceed %zu bytes "
 			 "(including the NUL)",
@@ -59,9 +61,10 @@ static int build_cmdline(struct vm *vm, char *err, size_t errlen)
 	return 0;
 }
 
-static int setup_memory(struct vm *vm, char *err, size_t errlen)
+/* Guest RAM: mapped now, given to KVM later, so that everything about the
+ * user's kernel is checked before KVM is touched. */
+static int map_memory(struct vm *vm, char *err, size_t errlen)
 {
-	uint64_t mem = vm->cfg.machine.mem_size_mib << 20;
 	struct gm_layout layout;
 	enum gm_backing backing = vm->cfg.machine.huge_pages == HUGE_PAGES_2M ? GM_BACKING_HUGETLB_2M
 				  : vm->cfg.machine.huge_pages == HUGE_PAGES_TRANSPARENT
@@ -69,22 +72,30 @@ static int setup_memory(struct vm *vm, char *err, size_t errlen)
 					  : GM_BACKING_4K;
 	int ret;
 
-	layout_ram(mem, &layout);
-	uint64_t top = layout.base[layout.n - 1] + layout.size[layout.n - 1];
-	unsigned bits = cpuid_phys_bits(vm->kvm.supported_cpuid);
-	if (bits < 64 && top > (1ull << bits)) {
-		snprintf(err, errlen,
-			 "machine-config.mem_size_mib: %" PRIu64 " MiB ends at 0x%" PRIx64
-			 ", beyond this host's %u-bit guest physical address space",
-			 vm->cfg.machine.mem_size_mib, top, bits);
-		return EXIT_BAD_CONFIG;
-	}
+	layout_ram(vm->cfg.machine.mem_size_mib << 20, &layout);
 	if ((ret = gm_init(&vm->gm, &layout, backing))) {
 		snprintf(err, errlen, "cannot map %" PRIu64 " MiB of guest memory%s: %s",
 			 vm->cfg.machine.mem_size_mib,
 			 backing == GM_BACKING_HUGETLB_2M ? " from 2 MiB huge pages" : "",
 			 strerror(-ret));
 		return EXIT_GENERIC;
+	}
+	return 0;
+}
+
+static int give_memory_to_kvm(struct vm *vm, char *err, size_t errlen)
+{
+	const struct gm_region *last = &vm->gm.region[vm->gm.nregions - 1];
+	uint64_t top = last->base + last->size;
+	unsigned bits = cpuid_phys_bits(vm->kvm.supported_cpuid);
+	int ret;
+
+	if (bits < 64 && top > (1ull << bits)) {
+		snprintf(err, errlen,
+			 "machine-config.mem_size_mib: %" PRIu64 " MiB ends at 0x%" PRIx64
+			 ", beyond this host's %u-bit guest physical address space",
+			 vm->cfg.machine.mem_size_mib, top, bits);
+		return EXIT_BAD_CONFIG;
 	}
 	if ((ret = kvm_set_memslots(&vm->kvm, &vm->gm, vm->cfg.machine.track_dirty_pages))) {
 		snprintf(err, errlen, "KVM_SET_USER_MEMORY_REGION: %s", strerror(-ret));
@@ -219,6 +230,16 @@ int vm_build(struct vm *vm, const struct vm_config *cfg, const struct vm_opts *o
 	    (ret = open_ro(cfg->boot.initrd_path, "boot-source.initrd_path", &ifd, err, errlen)))
 		goto out;
 
+	/* Then drives and taps, still before KVM. */
+	if ((ret = map_memory(vm, err, errlen)) || (ret = vm_create_virtio(vm, err, errlen)) ||
+	    (ret = load_images(vm, kfd, ifd, err, errlen)))
+		goto out;
+	if ((ret = evl_init(&vm->evl))) {
+		snprintf(err, errlen, "epoll: %s", strerror(-ret));
+		ret = EXIT_GENERIC;
+		goto out;
+	}
+
 	ret = EXIT_GENERIC;
 	if (kvm_open(&vm->kvm, opts->kvm_path, why, sizeof(why)) ||
 	    kvm_create_vm(&vm->kvm, why, sizeof(why))) {
@@ -231,8 +252,8 @@ int vm_build(struct vm *vm, const struct vm_config *cfg, const struct vm_opts *o
 		ret = EXIT_BAD_CONFIG;
 		goto out;
 	}
-	if ((ret = setup_memory(vm, err, errlen)) || (ret = load_images(vm, kfd, ifd, err, errlen)) ||
-	    (ret = add_devices(vm, err, errlen)) || (ret = create_vcpus(vm, err, errlen)))
+	if ((ret = give_memory_to_kvm(vm, err, errlen)) || (ret = add_devices(vm, err, errlen)) ||
+	    (ret = vm_wire_virtio(vm, err, errlen)) || (ret = create_vcpus(vm, err, errlen)))
 		goto out;
 	LOG_INFO("VM built: %u vCPU(s), %" PRIu64 " MiB, command line: %s", vm->nvcpus,
 		 cfg->machine.mem_size_mib, vm->cmdline);

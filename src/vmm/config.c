@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 #include "vmm/config.h"
 
+#include <ctype.h>
 #include <fcntl.h>
 #include <inttypes.h>
 #include <jansson.h>
@@ -265,6 +266,322 @@ out:
 	return ret;
 }
 
+bool config_valid_id(const char *id)
+{
+	size_t n = strlen(id);
+	if (n == 0 || n > CONFIG_ID_MAX)
+		return false;
+	for (size_t i = 0; i < n; i++)
+		if (!isalnum((unsigned char)id[i]) && id[i] != '_')
+			return false;
+	return true;
+}
+
+int config_parse_mac(const char *s, uint8_t mac[6])
+{
+	for (int i = 0; i < 6; i++) {
+		if (!isxdigit((unsigned char)s[0]) || !isxdigit((unsigned char)s[1]) ||
+		    s[2] != (i < 5 ? ':' : '\0'))
+			return -EINVAL;
+		char hex[3] = {s[0], s[1], '\0'};
+		mac[i] = (uint8_t)strtoul(hex, NULL, 16);
+		s += 3;
+	}
+	return 0;
+}
+
+static int parse_bucket(json_t *o, const char *sect, struct bucket_cfg *b, char *err,
+			size_t errlen)
+{
+	static const char *const keys[] = {"size", "one_time_burst", "refill_time", NULL};
+	int ret;
+	memset(b, 0, sizeof(*b));
+	if (!o)
+		return 0;
+	if (!json_is_object(o))
+		return fail(err, errlen, "%s: expected an object, got %s", sect, type_name(o));
+	if ((ret = check_keys(o, sect, keys, err, errlen)) ||
+	    (ret = get_uint(o, sect, "size", true, 0, UINT64_MAX, &b->size, err, errlen)) ||
+	    (ret = get_uint(o, sect, "one_time_burst", false, 0, UINT64_MAX, &b->one_time_burst,
+			    err, errlen)) ||
+	    (ret = get_uint(o, sect, "refill_time", true, 0, UINT64_MAX, &b->refill_time_ms, err,
+			    errlen)))
+		return ret;
+	b->set = true;
+	return 0;
+}
+
+int config_parse_rate_limiter(json_t *o, const char *sect, struct rate_limiter_cfg *rl,
+			      char *err, size_t errlen)
+{
+	static const char *const keys[] = {"bandwidth", "ops", NULL};
+	char name[128];
+	int ret;
+	memset(rl, 0, sizeof(*rl));
+	if (!o || json_is_null(o))
+		return 0;
+	if (!json_is_object(o))
+		return fail(err, errlen, "%s: expected an object, got %s", sect, type_name(o));
+	if ((ret = check_keys(o, sect, keys, err, errlen)))
+		return ret;
+	snprintf(name, sizeof(name), "%s.bandwidth", sect);
+	if ((ret = parse_bucket(field(o, "bandwidth"), name, &rl->bandwidth, err, errlen)))
+		return ret;
+	snprintf(name, sizeof(name), "%s.ops", sect);
+	return parse_bucket(field(o, "ops"), name, &rl->ops, err, errlen);
+}
+
+static int get_id(json_t *o, const char *sect, const char *key, char **out, char *err,
+		  size_t errlen)
+{
+	int ret = get_str(o, sect, key, true, out, err, errlen);
+	if (!ret && !config_valid_id(*out))
+		ret = fail(err, errlen,
+			   "%s.%s: '%s': ids are 1 to %d characters of letters, digits and "
+			   "underscores",
+			   sect, key, *out, CONFIG_ID_MAX);
+	return ret;
+}
+
+static int get_enum(json_t *o, const char *sect, const char *key, const char *const *names,
+		    int *out, char *err, size_t errlen)
+{
+	char *s = NULL;
+	int ret = get_str(o, sect, key, false, &s, err, errlen);
+	if (ret || !s)
+		return ret;
+	ret = -EINVAL;
+	for (int i = 0; names[i]; i++) {
+		if (!strcmp(s, names[i])) {
+			*out = i;
+			ret = 0;
+		}
+	}
+	if (ret)
+		fail(err, errlen, "%s.%s: '%s' is not one of %s%s%s", sect, key, s, names[0],
+		     names[1] ? ", " : "", names[1] ? names[1] : "");
+	free(s);
+	return ret;
+}
+
+int config_parse_drive(json_t *o, const char *sect, struct drive_cfg *d, char *err,
+		       size_t errlen)
+{
+	static const char *const keys[] = {"drive_id",	   "path_on_host", "is_root_device",
+					   "is_read_only", "partuuid",	   "cache_type",
+					   "io_engine",	   "rate_limiter", "socket",
+					   NULL};
+	static const char *const caches[] = {"Unsafe", "Writeback", NULL};
+	static const char *const engines[] = {"Sync", "Async", NULL};
+	char name[128];
+	int cache = BLK_CACHE_UNSAFE, engine = BLK_ENGINE_SYNC, ret;
+
+	memset(d, 0, sizeof(*d));
+	if (!json_is_object(o))
+		return fail(err, errlen, "%s: expected an object, got %s", sect, type_name(o));
+	if ((ret = check_keys(o, sect, keys, err, errlen)))
+		return ret;
+	if (field(o, "socket"))
+		return fail(err, errlen, "%s.socket: vhost-user drives are not supported by ember",
+			    sect);
+	if (!field(o, "is_root_device"))
+		return fail(err, errlen, "%s.is_root_device: missing required field", sect);
+	if ((ret = get_id(o, sect, "drive_id", &d->drive_id, err, errlen)) ||
+	    (ret = get_str(o, sect, "path_on_host", true, &d->path_on_host, err, errlen)) ||
+	    (ret = get_bool(o, sect, "is_root_device", &d->is_root_device, err, errlen)) ||
+	    (ret = get_bool(o, sect, "is_read_only", &d->is_read_only, err, errlen)) ||
+	    (ret = get_str(o, sect, "partuuid", false, &d->partuuid, err, errlen)) ||
+	    (ret = get_enum(o, sect, "cache_type", caches, &cache, err, errlen)) ||
+	    (ret = get_enum(o, sect, "io_engine", engines, &engine, err, errlen)))
+		return ret;
+	if (!d->path_on_host[0])
+		return fail(err, errlen, "%s.path_on_host: must not be empty", sect);
+	if (d->partuuid && (!d->partuuid[0] || strpbrk(d->partuuid, " \t\n\"")))
+		return fail(err, errlen, "%s.partuuid: '%s' is not a partition UUID", sect,
+			    d->partuuid);
+	d->cache_type = (enum blk_cache)cache;
+	d->io_engine = (enum blk_engine)engine;
+	snprintf(name, sizeof(name), "%s.rate_limiter", sect);
+	return config_parse_rate_limiter(field(o, "rate_limiter"), name, &d->rate_limiter, err,
+					 errlen);
+}
+
+int config_parse_net(json_t *o, const char *sect, struct net_cfg *n, char *err, size_t errlen)
+{
+	static const char *const keys[] = {"iface_id",	      "host_dev_name",	 "guest_mac",
+					   "mtu",	      "rx_rate_limiter", "tx_rate_limiter",
+					   NULL};
+	char name[128], *mac = NULL;
+	uint64_t mtu = 0;
+	int ret;
+
+	memset(n, 0, sizeof(*n));
+	if (!json_is_object(o))
+		return fail(err, errlen, "%s: expected an object, got %s", sect, type_name(o));
+	if ((ret = check_keys(o, sect, keys, err, errlen)) ||
+	    (ret = get_id(o, sect, "iface_id", &n->iface_id, err, errlen)) ||
+	    (ret = get_str(o, sect, "host_dev_name", true, &n->host_dev_name, err, errlen)) ||
+	    (ret = get_str(o, sect, "guest_mac", false, &mac, err, errlen)) ||
+	    (ret = get_uint(o, sect, "mtu", false, 68, 65535, &mtu, err, errlen)))
+		goto out;
+	n->mtu = (uint16_t)mtu;
+	if (!n->host_dev_name[0] || strlen(n->host_dev_name) > 15) {
+		ret = fail(err, errlen, "%s.host_dev_name: '%s' must be 1 to 15 characters", sect,
+			   n->host_dev_name);
+		goto out;
+	}
+	if (mac) {
+		if (config_parse_mac(mac, n->guest_mac)) {
+			ret = fail(err, errlen,
+				   "%s.guest_mac: '%s' is not a MAC address (aa:bb:cc:dd:ee:ff)",
+				   sect, mac);
+			goto out;
+		}
+		n->has_mac = true;
+	}
+	snprintf(name, sizeof(name), "%s.rx_rate_limiter", sect);
+	if ((ret = config_parse_rate_limiter(field(o, "rx_rate_limiter"), name,
+					     &n->rx_rate_limiter, err, errlen)))
+		goto out;
+	snprintf(name, sizeof(name), "%s.tx_rate_limiter", sect);
+	ret = config_parse_rate_limiter(field(o, "tx_rate_limiter"), name, &n->tx_rate_limiter,
+					err, errlen);
+out:
+	free(mac);
+	return ret;
+}
+
+void drive_cfg_free(struct drive_cfg *d)
+{
+	free(d->drive_id);
+	free(d->path_on_host);
+	free(d->partuuid);
+	memset(d, 0, sizeof(*d));
+}
+
+void net_cfg_free(struct net_cfg *n)
+{
+	free(n->iface_id);
+	free(n->host_dev_name);
+	memset(n, 0, sizeof(*n));
+}
+
+/* Cross-entry rules: unique ids, one root, unique MACs and taps, a
+ * device count the IRQ lines can serve. */
+int config_validate_devices(const struct vm_config *c, char *err, size_t errlen)
+{
+	if (c->ndrives + c->nnets > CONFIG_MAX_DEVICES)
+		return fail(err, errlen,
+			    "drives, network-interfaces: %u devices; ember has interrupt lines "
+			    "for %d",
+			    c->ndrives + c->nnets, CONFIG_MAX_DEVICES);
+	for (unsigned i = 0; i < c->ndrives; i++) {
+		const struct drive_cfg *d = &c->drives[i];
+		for (unsigned j = 0; j < i; j++) {
+			if (!strcmp(d->drive_id, c->drives[j].drive_id))
+				return fail(err, errlen, "drives[%u].drive_id: '%s' is used twice", i,
+					    d->drive_id);
+			if (d->is_root_device && c->drives[j].is_root_device)
+				return fail(err, errlen,
+					    "drives[%u].is_root_device: a root block device already "
+					    "exists ('%s')",
+					    i, c->drives[j].drive_id);
+		}
+		if (d->partuuid && !d->is_root_device)
+			LOG_WARN("drives[%u].partuuid is ignored: '%s' is not the root device", i,
+				 d->drive_id);
+	}
+	for (unsigned i = 0; i < c->nnets; i++) {
+		const struct net_cfg *n = &c->nets[i];
+		for (unsigned j = 0; j < i; j++) {
+			const struct net_cfg *m = &c->nets[j];
+			if (!strcmp(n->iface_id, m->iface_id))
+				return fail(err, errlen,
+					    "network-interfaces[%u].iface_id: '%s' is used twice", i,
+					    n->iface_id);
+			if (!strcmp(n->host_dev_name, m->host_dev_name))
+				return fail(err, errlen,
+					    "network-interfaces[%u].host_dev_name: tap '%s' is "
+					    "already used by '%s'",
+					    i, n->host_dev_name, m->iface_id);
+			if (n->has_mac && m->has_mac && !memcmp(n->guest_mac, m->guest_mac, 6))
+				return fail(err, errlen,
+					    "network-interfaces[%u].guest_mac: the MAC address is "
+					    "already in use by '%s'",
+					    i, m->iface_id);
+		}
+	}
+	return 0;
+}
+
+static int parse_drives(json_t *v, struct vm_config *c, char *err, size_t errlen)
+{
+	char sect[48];
+	size_t i;
+	json_t *e;
+	int ret;
+
+	if (json_is_null(v))
+		return 0;
+	if (!json_is_array(v))
+		return fail(err, errlen, "drives: expected an array, got %s", type_name(v));
+	if (json_array_size(v) > CONFIG_MAX_DEVICES)
+		return fail(err, errlen, "drives: %zu drives; at most %d", json_array_size(v),
+			    CONFIG_MAX_DEVICES);
+	c->drives = calloc(json_array_size(v) + 1, sizeof(*c->drives));
+	if (!c->drives)
+		return fail(err, errlen, "out of memory");
+	json_array_foreach(v, i, e)
+	{
+		snprintf(sect, sizeof(sect), "drives[%zu]", i);
+		if ((ret = config_parse_drive(e, sect, &c->drives[i], err, errlen))) {
+			drive_cfg_free(&c->drives[i]);
+			return ret;
+		}
+		c->ndrives++;
+	}
+	/* The root device goes first: it is /dev/vda (as Firecracker). */
+	for (unsigned k = 1; k < c->ndrives; k++) {
+		if (c->drives[k].is_root_device) {
+			struct drive_cfg root = c->drives[k];
+			memmove(&c->drives[1], &c->drives[0], k * sizeof(root));
+			c->drives[0] = root;
+			break;
+		}
+	}
+	return 0;
+}
+
+static int parse_nets(json_t *v, struct vm_config *c, char *err, size_t errlen)
+{
+	char sect[48];
+	size_t i;
+	json_t *e;
+	int ret;
+
+	if (json_is_null(v))
+		return 0;
+	if (!json_is_array(v))
+		return fail(err, errlen, "network-interfaces: expected an array, got %s",
+			    type_name(v));
+	if (json_array_size(v) > CONFIG_MAX_DEVICES)
+		return fail(err, errlen, "network-interfaces: %zu interfaces; at most %d",
+			    json_array_size(v), CONFIG_MAX_DEVICES);
+	c->nets = calloc(json_array_size(v) + 1, sizeof(*c->nets));
+	if (!c->nets)
+		return fail(err, errlen, "out of memory");
+	json_array_foreach(v, i, e)
+	{
+		snprintf(sect, sizeof(sect), "network-interfaces[%zu]", i);
+		if ((ret = config_parse_net(e, sect, &c->nets[i], err, errlen))) {
+			net_cfg_free(&c->nets[i]);
+			return ret;
+		}
+		c->nnets++;
+	}
+	return 0;
+}
+
 /* Sections of Firecracker's file that ember does not implement yet: an empty
  * list or null is accepted, anything else is refused by name. */
 static int unsupported_section(json_t *v, const char *key, char *err, size_t errlen)
@@ -277,9 +594,8 @@ static int unsupported_section(json_t *v, const char *key, char *err, size_t err
 int config_parse(const char *text, size_t len, struct vm_config *c, char *err, size_t errlen)
 {
 	static const char *const known_unsupported[] = {
-		"drives",  "network-interfaces", "vsock",	   "balloon", "entropy",
-		"metrics", "mmds-config",	 "cpu-config",	   "pmem",    "memory-hotplug",
-		NULL};
+		"vsock", "balloon", "entropy", "metrics", "mmds-config", "cpu-config", "pmem",
+		"memory-hotplug", NULL};
 	json_error_t jerr;
 	const char *key;
 	json_t *v;
@@ -302,6 +618,10 @@ int config_parse(const char *text, size_t len, struct vm_config *c, char *err, s
 			ret = parse_machine(v, &c->machine, err, errlen);
 		else if (!strcmp(key, "logger"))
 			ret = parse_logger(v, &c->logger, err, errlen);
+		else if (!strcmp(key, "drives"))
+			ret = parse_drives(v, c, err, errlen);
+		else if (!strcmp(key, "network-interfaces"))
+			ret = parse_nets(v, c, err, errlen);
 		else {
 			const char *const *k = known_unsupported;
 			while (*k && strcmp(*k, key))
@@ -314,6 +634,8 @@ int config_parse(const char *text, size_t len, struct vm_config *c, char *err, s
 	}
 	if (!c->boot.set)
 		ret = fail(err, errlen, "boot-source: missing required section");
+	else
+		ret = config_validate_devices(c, err, errlen);
 out:
 	json_decref(root);
 	return ret;
@@ -365,5 +687,11 @@ void config_free(struct vm_config *c)
 	free(c->boot.initrd_path);
 	free(c->logger.log_path);
 	free(c->logger.module);
+	for (unsigned i = 0; i < c->ndrives; i++)
+		drive_cfg_free(&c->drives[i]);
+	free(c->drives);
+	for (unsigned i = 0; i < c->nnets; i++)
+		net_cfg_free(&c->nets[i]);
+	free(c->nets);
 	memset(c, 0, sizeof(*c));
 }

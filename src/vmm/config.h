@@ -12,6 +12,8 @@
 
 #include "common/log.h"
 #include "common/util.h"
+#include "devices/rate_limiter.h"
+#include "devices/virtio/block_cfg.h"
 
 #define CONFIG_MAX_VCPUS 32
 #define CONFIG_MIN_MEM_MIB 2
@@ -51,10 +53,39 @@ struct logger_cfg {
 	char *module;
 };
 
+/* GSIs 5-23: at most 19 virtio devices. */
+#define CONFIG_MAX_DEVICES 19
+#define CONFIG_ID_MAX 64
+
+struct drive_cfg {
+	char *drive_id;
+	char *path_on_host;
+	bool is_root_device;
+	bool is_read_only;
+	char *partuuid;
+	enum blk_cache cache_type;
+	enum blk_engine io_engine;
+	struct rate_limiter_cfg rate_limiter;
+};
+
+struct net_cfg {
+	char *iface_id;
+	char *host_dev_name;
+	bool has_mac;
+	uint8_t guest_mac[6];
+	uint16_t mtu; /* 0: unset */
+	struct rate_limiter_cfg rx_rate_limiter, tx_rate_limiter;
+};
+
 struct vm_config {
 	struct boot_source_cfg boot;
 	struct machine_cfg machine;
 	struct logger_cfg logger;
+	/* Drives in device order: the root device first. */
+	struct drive_cfg *drives;
+	unsigned ndrives;
+	struct net_cfg *nets;
+	unsigned nnets;
 };
 
 void config_init(struct vm_config *c);
@@ -70,5 +101,21 @@ int config_load_file(const char *path, struct vm_config *c, char *err, size_t er
 int config_validate_machine(const struct machine_cfg *m, char *err, size_t errlen) WUR;
 
 const char *huge_pages_name(enum huge_pages h);
+
+/* Firecracker's resource-id rule: [A-Za-z0-9_]+, here at most 64 long. */
+bool config_valid_id(const char *id);
+/* "aa:bb:cc:dd:ee:ff" (hex, either case) -> 6 bytes. */
+int config_parse_mac(const char *s, uint8_t mac[6]) WUR;
+void drive_cfg_free(struct drive_cfg *d);
+int config_validate_devices(const struct vm_config *c, char *err, size_t errlen) WUR;
+/* Section parsers shared with the API (json_t from jansson). */
+typedef struct json_t json_t;
+int config_parse_rate_limiter(json_t *o, const char *sect, struct rate_limiter_cfg *rl,
+			      char *err, size_t errlen) WUR;
+int config_parse_drive(json_t *o, const char *sect, struct drive_cfg *d, char *err,
+		       size_t errlen) WUR;
+int config_parse_net(json_t *o, const char *sect, struct net_cfg *n, char *err,
+		     size_t errlen) WUR;
+void net_cfg_free(struct net_cfg *n);
 
 #endif

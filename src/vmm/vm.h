@@ -14,6 +14,8 @@
 #include "devices/legacy/boot_timer.h"
 #include "devices/legacy/i8042.h"
 #include "devices/legacy/serial.h"
+#include "devices/virtio/block.h"
+#include "devices/virtio/net.h"
 #include "kvm/kvm.h"
 #include "kvm/vcpu.h"
 #include "loader/loader.h"
@@ -27,6 +29,21 @@ struct vm_opts {
 	const char *kvm_path; /* "/dev/kvm" */
 	int console_in;	      /* stdin, or -1 for none */
 	int console_out;      /* stdout */
+};
+
+/* A virtio device and its event sources in the VMM thread's loop. */
+struct vm_vdev;
+struct vm_vdev_queue {
+	struct vm_vdev *owner;
+	unsigned q;
+};
+struct vm_vdev {
+	struct virtio_mmio *t;
+	struct vblk *blk; /* exactly one of blk, net */
+	struct vnet *net;
+	struct evl_source notify[VIRTIO_MMIO_MAX_QUEUES];
+	struct vm_vdev_queue qctx[VIRTIO_MMIO_MAX_QUEUES];
+	struct evl_source control, completions, rl[2];
 };
 
 struct vm {
@@ -43,6 +60,12 @@ struct vm {
 	struct uart uart;
 	struct i8042 i8042;
 	struct boot_timer boot_timer;
+
+	/* virtio devices in placement order: drives (root first), then nets. */
+	struct vblk *blks;
+	struct vnet *nets;
+	struct vm_vdev *vdevs;
+	unsigned nvdevs;
 
 	unsigned nvcpus;
 	struct vcpu *vcpus;
@@ -70,6 +93,13 @@ int vm_build(struct vm *vm, const struct vm_config *cfg, const struct vm_opts *o
  * process exit code. */
 int vm_run(struct vm *vm) WUR;
 void vm_destroy(struct vm *vm);
+
+/* devices.c: virtio devices. Create (before KVM: opens drives and taps),
+ * announce on the command line, wire to KVM, the bus and the event loop. */
+int vm_create_virtio(struct vm *vm, char *err, size_t errlen) WUR;
+int vm_cmdline_virtio(struct vm *vm, struct cmdline *c) WUR;
+int vm_wire_virtio(struct vm *vm, char *err, size_t errlen) WUR;
+void vm_destroy_virtio(struct vm *vm);
 
 /* Any thread: stop the VM with this exit code (the first request wins). */
 void vm_request_stop(struct vm *vm, int code);

@@ -151,8 +151,6 @@ static int setup_events(struct vm *vm)
 	sigset_t set;
 	int ret;
 
-	if ((ret = evl_init(&vm->evl)))
-		return ret;
 	stop_signal_set(&set);
 	vm->signal_fd = signalfd(-1, &set, SFD_NONBLOCK | SFD_CLOEXEC);
 	if (vm->signal_fd < 0)
@@ -223,6 +221,30 @@ static void log_exit_summary(struct vm *vm)
 		  "; console: %" PRIu64 " bytes out, %" PRIu64 " dropped",
 		  t.exit_io_in, t.exit_io_out, t.exit_mmio_read, t.exit_mmio_write, t.exit_other,
 		  t.run_interrupted, u.write_count, u.missed_write_count);
+	for (unsigned i = 0; i < vm->cfg.ndrives; i++) {
+		const struct vblk *b = &vm->blks[i];
+		LOG_DEBUG("block %s: reads=%" PRIu64 " (%" PRIu64 " bytes) writes=%" PRIu64
+			  " (%" PRIu64 " bytes) flushes=%" PRIu64 " execute_fails=%" PRIu64
+			  " invalid_reqs=%" PRIu64 " throttled=%" PRIu64 " queue_events=%" PRIu64
+			  " queue_faults=%" PRIu64 " bad_accesses=%" PRIu64,
+			  b->id, b->st.read_count, b->st.read_bytes, b->st.write_count,
+			  b->st.write_bytes, b->st.flush_count, b->st.execute_fails,
+			  b->st.invalid_reqs_count, b->st.rate_limiter_throttled_events,
+			  b->st.queue_event_count, b->t.st.queue_faults, b->t.st.bad_accesses);
+	}
+	for (unsigned i = 0; i < vm->cfg.nnets; i++) {
+		const struct vnet *n = &vm->nets[i];
+		LOG_DEBUG("net %s: rx_packets=%" PRIu64 " rx_bytes=%" PRIu64 " rx_fails=%" PRIu64
+			  " tx_packets=%" PRIu64 " tx_bytes=%" PRIu64 " tx_malformed=%" PRIu64
+			  " tx_spoofed_mac=%" PRIu64 " tap_read_fails=%" PRIu64
+			  " tap_write_fails=%" PRIu64 " rx_throttled=%" PRIu64 " tx_throttled=%" PRIu64
+			  " no_rx_avail_buffer=%" PRIu64 " queue_faults=%" PRIu64,
+			  n->id, n->st.rx_packets_count, n->st.rx_bytes_count, n->st.rx_fails,
+			  n->st.tx_packets_count, n->st.tx_bytes_count, n->st.tx_malformed_frames,
+			  n->st.tx_spoofed_mac_count, n->st.tap_read_fails, n->st.tap_write_fails,
+			  n->st.rx_rate_limiter_throttled, n->st.tx_rate_limiter_throttled,
+			  n->st.no_rx_avail_buffer, n->t.st.queue_faults);
+	}
 }
 
 int vm_run(struct vm *vm)
@@ -275,6 +297,7 @@ void vm_destroy(struct vm *vm)
 		vcpu_destroy(&vm->vcpus[i]);
 	free(vm->vcpus);
 	vm->vcpus = NULL;
+	vm_destroy_virtio(vm);
 	evl_destroy(&vm->evl);
 	close_fd(&vm->signal_fd);
 	close_fd(&vm->stop_fd);
