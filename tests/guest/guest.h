@@ -16,6 +16,9 @@
 #define NORETURN __attribute__((noreturn))
 #define PRINTF(f, a) __attribute__((format(printf, f, a)))
 #define barrier() __asm__ __volatile__("" ::: "memory")
+/* Static data that the boot path does not clear (section .noinit, see
+ * guest.ld): for large buffers whose users initialise them. */
+#define NOINIT __attribute__((section(".bss.noinit")))
 
 /* ---------------------------------------------------------------- lib.c */
 void *memcpy(void *dst, const void *src, size_t n);

@@ -47,7 +47,9 @@ def flat_image(loads):
     if not loads or loads[0][0] != LOAD_ADDR:
         sys.exit(f"lowest PT_LOAD must be at {LOAD_ADDR:#x}")
     end = max(paddr + filesz for paddr, filesz, _, _ in loads)
-    image = bytearray(end - LOAD_ADDR)
+    # Whole 16-byte paragraphs: syssize counts them, and a loader may
+    # (ember does) insist that the file holds all syssize * 16 bytes.
+    image = bytearray((end - LOAD_ADDR + 15) & ~15)
     for paddr, filesz, _, data in loads:
         image[paddr - LOAD_ADDR:paddr - LOAD_ADDR + filesz] = data
     mem_end = max(paddr + memsz for paddr, _, memsz, _ in loads)

@@ -56,8 +56,12 @@ class Result:
     def tests(self):
         """{name: (verdict, detail)} from the test guest's TEST lines."""
         res = {}
-        for m in re.finditer(r"^TEST (\S+) (PASS|FAIL|READY)\s*(.*)$", self.out, re.M):
-            res[m.group(1)] = (m.group(2), m.group(3))
+        for m in re.finditer(r"^TEST (\S+) (PASS|FAIL|READY|START)(?:[ \t]+(.*))?$", self.out,
+                             re.M):
+            name, verdict, detail = m.group(1), m.group(2), m.group(3) or ""
+            # A verdict outranks the progress lines (READY, START) before it.
+            if verdict in ("PASS", "FAIL") or name not in res:
+                res[name] = (verdict, detail)
         return res
 
 
@@ -86,3 +90,76 @@ def run_config(tmp_path, cfg, args=(), timeout=30, raw=None, **kw):
     path = tmp_path / "vm.json"
     path.write_text(raw if raw is not None else json.dumps(cfg))
     return run(["--no-api", "--config-file", path, *args], timeout=timeout, **kw)
+
+
+class Live:
+    """ember running in the background, its console read line by line, so a
+    test can act when the guest reaches a point (READY, START)."""
+
+    def __init__(self, tmp_path, cfg, args=(), prefix=(), level="Debug", stdin=None):
+        import queue
+        import threading
+        self.log_path = tmp_path / "ember.log"
+        path = tmp_path / "vm.json"
+        path.write_text(json.dumps(cfg))
+        self.p = subprocess.Popen(
+            [*prefix, str(EMBER), "--no-api", "--config-file", str(path), "--log-path",
+             str(self.log_path), "--level", level, *args],
+            stdin=stdin if stdin is not None else subprocess.DEVNULL, stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE, text=True, errors="replace")
+        self.lines = []
+        self.times = []
+        self._q = queue.Queue()
+        self._t = threading.Thread(target=self._pump, daemon=True)
+        self._t.start()
+
+    def _pump(self):
+        for line in self.p.stdout:
+            self._q.put((time.monotonic(), line))
+        self._q.put((time.monotonic(), None))
+
+    def wait_for(self, text, timeout=30):
+        """Returns the monotonic time the first line containing text arrived."""
+        import queue
+        for t, line in zip(self.times, self.lines):
+            if text in line:
+                return t
+        deadline = time.monotonic() + timeout
+        while True:
+            try:
+                t, line = self._q.get(timeout=max(0.01, deadline - time.monotonic()))
+            except queue.Empty:
+                raise AssertionError(f"no {text!r} within {timeout} s:\n" + "".join(self.lines))
+            if line is None:
+                self._q.put((t, None))
+                raise AssertionError(f"ember ended before {text!r}:\n" + "".join(self.lines)
+                                     + self.log())
+            self.lines.append(line)
+            self.times.append(t)
+            if text in line:
+                return t
+
+    def finish(self, timeout=60):
+        rc = self.p.wait(timeout=timeout)
+        self._t.join(timeout=5)
+        while not self._q.empty():
+            _, line = self._q.get()
+            if line is not None:
+                self.lines.append(line)
+        self.err = self.p.stderr.read()
+        return rc
+
+    @property
+    def out(self):
+        return "".join(self.lines)
+
+    def log(self):
+        return self.log_path.read_text() if self.log_path.exists() else ""
+
+    def tests(self):
+        return Result(0, self.out, "", 0).tests()
+
+    def kill(self):
+        if self.p.poll() is None:
+            self.p.kill()
+            self.p.wait()

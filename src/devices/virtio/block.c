@@ -29,7 +29,8 @@ void blk_parse(const struct guest_mem *gm, const struct vq_chain *c, uint64_t ca
 	const struct virtq_desc *last = &c->d[c->n - 1];
 	if (c->n >= 2 && (last->flags & VIRTQ_DESC_F_WRITE) && last->len >= 1)
 		r->status = gm_ptr(gm, last->addr + (last->len - 1), 1);
-	if (c->n < 2)
+	/* A request that cannot be answered is not carried out either. */
+	if (!r->status)
 		return;
 
 	const struct virtq_desc *hdr = &c->d[0];

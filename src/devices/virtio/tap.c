@@ -19,6 +19,15 @@ int tap_open(const char *name, int *fd, char *err, size_t errlen)
 			 IFNAMSIZ - 1);
 		return -ENAMETOOLONG;
 	}
+	/* TUNSETIFF would create a missing tap on the fly (with
+	 * CAP_NET_ADMIN); ember only ever attaches to one its user made. */
+	if (!if_nametoindex(name)) {
+		snprintf(err, errlen,
+			 "no network device named '%s' (create the tap first; ember never "
+			 "creates one)",
+			 name);
+		return -ENODEV;
+	}
 	*fd = open("/dev/net/tun", O_RDWR | O_NONBLOCK | O_CLOEXEC);
 	if (*fd < 0) {
 		snprintf(err, errlen, "cannot open /dev/net/tun: %s", strerror(errno));
