@@ -540,6 +540,11 @@ static int parse_drives(json_t *v, struct vm_config *c, char *err, size_t errlen
 		}
 		c->ndrives++;
 	}
+	return 0;
+}
+
+void config_order_devices(struct vm_config *c)
+{
 	/* The root device goes first: it is /dev/vda (as Firecracker). */
 	for (unsigned k = 1; k < c->ndrives; k++) {
 		if (c->drives[k].is_root_device) {
@@ -549,7 +554,6 @@ static int parse_drives(json_t *v, struct vm_config *c, char *err, size_t errlen
 			break;
 		}
 	}
-	return 0;
 }
 
 static int parse_nets(json_t *v, struct vm_config *c, char *err, size_t errlen)
@@ -634,8 +638,8 @@ int config_parse(const char *text, size_t len, struct vm_config *c, char *err, s
 	}
 	if (!c->boot.set)
 		ret = fail(err, errlen, "boot-source: missing required section");
-	else
-		ret = config_validate_devices(c, err, errlen);
+	else if (!(ret = config_validate_devices(c, err, errlen)))
+		config_order_devices(c); /* after the checks: errors name file order */
 out:
 	json_decref(root);
 	return ret;

@@ -108,6 +108,9 @@ bool config_valid_id(const char *id);
 int config_parse_mac(const char *s, uint8_t mac[6]) WUR;
 void drive_cfg_free(struct drive_cfg *d);
 int config_validate_devices(const struct vm_config *c, char *err, size_t errlen) WUR;
+/* Puts the root drive first (after validation, so errors name the file's
+ * order). */
+void config_order_devices(struct vm_config *c);
 /* Section parsers shared with the API (json_t from jansson). */
 typedef struct json_t json_t;
 int config_parse_rate_limiter(json_t *o, const char *sect, struct rate_limiter_cfg *rl,

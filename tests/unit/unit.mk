@@ -13,7 +13,7 @@ UNIT_SAN      := -fsanitize=address,undefined -fno-sanitize-recover=all \
                  -fno-omit-frame-pointer
 UNIT_CPPFLAGS := $(CPPFLAGS) -I$(UNIT_DIR)
 UNIT_CFLAGS   := -std=gnu11 $(WARN) -O1 -g $(UNIT_SAN) -MMD -MP
-UNIT_LDLIBS   := -lcmocka -ljansson -lpthread
+UNIT_LDLIBS   := -lcmocka -ljansson -luring -lpthread
 UNIT_ENV      := ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 \
                  UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
 

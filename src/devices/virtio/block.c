@@ -23,12 +23,15 @@ void blk_parse(const struct guest_mem *gm, const struct vq_chain *c, uint64_t ca
 	memset(r, 0, sizeof(*r));
 	r->head = c->head;
 	r->early = VIRTIO_BLK_S_IOERR;
+	r->malformed = true;
 
 	/* The status byte: the last byte of the last, device-writable
-	 * descriptor. Without it the request cannot be answered at all. */
+	 * descriptor, which must lie wholly in RAM. */
 	const struct virtq_desc *last = &c->d[c->n - 1];
-	if (c->n >= 2 && (last->flags & VIRTQ_DESC_F_WRITE) && last->len >= 1)
-		r->status = gm_ptr(gm, last->addr + (last->len - 1), 1);
+	if (c->n >= 2 && (last->flags & VIRTQ_DESC_F_WRITE) && last->len >= 1) {
+		uint8_t *p = gm_ptr(gm, last->addr, last->len);
+		r->status = p ? p + (last->len - 1) : NULL;
+	}
 	/* A request that cannot be answered is not carried out either. */
 	if (!r->status)
 		return;
@@ -54,9 +57,11 @@ void blk_parse(const struct guest_mem *gm, const struct vq_chain *c, uint64_t ca
 		want_writable = false;
 		break;
 	case VIRTIO_BLK_T_FLUSH:
+		r->malformed = false;
 		r->early = flush_offered ? BLK_DO_IO : VIRTIO_BLK_S_UNSUPP;
 		return;
 	default:
+		r->malformed = false;
 		r->early = VIRTIO_BLK_S_UNSUPP;
 		return;
 	}
@@ -66,9 +71,11 @@ void blk_parse(const struct guest_mem *gm, const struct vq_chain *c, uint64_t ca
 			return;
 		r->data_len += d->len; /* at most 256 x 4 GiB: no overflow */
 	}
+	if (!r->data_len)
+		return; /* data is needed: a zero length is a bad buffer */
+	r->malformed = false;
 	if (r->type == VIRTIO_BLK_T_GET_ID) {
-		if (r->data_len)
-			r->early = BLK_DO_IO;
+		r->early = BLK_DO_IO;
 		return;
 	}
 	uint64_t end;
@@ -86,8 +93,6 @@ static void complete(struct vblk *b, uint16_t head, uint8_t *status, uint8_t s, 
 	if (status) {
 		*status = s;
 		used_len = (s == VIRTIO_BLK_S_OK ? bytes : 0) + 1;
-	} else {
-		b->st.invalid_reqs_count++;
 	}
 	vq_add_used(&b->t.queues[0], head, used_len);
 }
@@ -188,7 +193,7 @@ static struct blk_inflight *slot_get(struct vblk *b, unsigned *idx)
 
 static void slot_put(struct vblk *b, struct blk_inflight *s)
 {
-	free(s->iov);
+	free(s->iov_alloc);
 	memset(s, 0, sizeof(*s));
 	b->ninflight--;
 }
@@ -213,8 +218,8 @@ static bool submit_async(struct vblk *b, const struct blk_req *r, const struct i
 {
 	unsigned idx;
 	struct blk_inflight *s = slot_get(b, &idx);
-	BUG_ON(!s); /* never more requests than queue entries */
-	s->iov = r->data_count ? malloc(r->data_count * sizeof(*iov)) : NULL;
+	BUG_ON(!s); /* process_queue checks for a free slot first */
+	s->iov = s->iov_alloc = r->data_count ? malloc(r->data_count * sizeof(*iov)) : NULL;
 	if (r->data_count && !s->iov) {
 		complete(b, r->head, r->status, VIRTIO_BLK_S_IOERR, 0);
 		return false;
@@ -307,6 +312,15 @@ static void process_queue(struct vblk *b)
 	if (b->throttled || !q->active)
 		return;
 	for (;;) {
+		/* A driver may make a chain available again while it is still in
+		 * flight: with every slot busy, wait for completions. */
+		if (b->engine == BLK_ENGINE_ASYNC && b->ninflight == BLK_RING_ENTRIES) {
+			if (vq_has_avail(q)) {
+				b->engine_full = true;
+				b->st.io_engine_throttled_events++;
+			}
+			break;
+		}
 		int got = vq_pop(q, &b->chain);
 		if (got < 0) {
 			vmmio_queue_fault(&b->t, 0);
@@ -325,10 +339,13 @@ static void process_queue(struct vblk *b)
 			break;
 		}
 		if (r.early != BLK_DO_IO) {
-			if (!r.status)
-				LOG_RL_INFO("virtio-block %s: request without a usable status byte "
-					    "dropped", b->id);
-			b->st.execute_fails += r.early != VIRTIO_BLK_S_OK;
+			if (r.malformed) {
+				b->st.invalid_reqs_count++;
+				LOG_RL_INFO("virtio-block %s: malformed request%s", b->id,
+					    r.status ? " refused" : " without a usable status byte dropped");
+			} else {
+				b->st.execute_fails++;
+			}
 			complete(b, r.head, r.status, r.early, 0);
 			used = true;
 			continue;
@@ -371,6 +388,11 @@ void vblk_handle_completions(struct vblk *b)
 	pthread_mutex_lock(&b->t.lock);
 	if (b->ring_ready && reap(b) && b->t.queues[0].active)
 		vmmio_publish_used(&b->t, 0);
+	if (b->engine_full && b->ninflight < BLK_RING_ENTRIES) {
+		b->engine_full = false;
+		if (b->t.active)
+			process_queue(b);
+	}
 	pthread_mutex_unlock(&b->t.lock);
 }
 
@@ -416,6 +438,7 @@ static void blk_reset(void *dev)
 			slot_put(b, &b->inflight[idx]);
 	}
 	b->throttled = false;
+	b->engine_full = false;
 }
 
 static const struct virtio_dev_ops blk_ops = {

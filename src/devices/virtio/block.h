@@ -50,6 +50,7 @@ struct blk_req {
 	uint64_t data_len;
 	uint8_t *status; /* host pointer to the status byte, NULL if unusable */
 	uint8_t early;	 /* a status decided while parsing, or 0xff: do the I/O */
+	bool malformed;	 /* the chain itself is wrong (counted as invalid) */
 };
 
 /* Parses chain c for a device of `capacity` sectors. Always fills r (the
@@ -68,7 +69,8 @@ struct blk_inflight {
 	uint32_t type;
 	uint64_t offset;
 	unsigned niov;
-	struct iovec *iov; /* owned; advanced on short transfers */
+	struct iovec *iov;	 /* advanced on short transfers */
+	struct iovec *iov_alloc; /* what iov started as: the allocation */
 };
 
 struct vblk {
@@ -89,7 +91,8 @@ struct vblk {
 	int ring_efd;
 	struct blk_inflight *inflight; /* VIRTIO_QUEUE_MAX_SIZE slots */
 	unsigned ninflight;
-	bool throttled; /* a request waits for the rate limiter */
+	bool throttled;	   /* a request waits for the rate limiter */
+	bool engine_full;  /* every io_uring slot is busy: wait for completions */
 };
 
 /* Opens the file and sets up the device at `base`/`gsi`; `err` names the

@@ -157,8 +157,9 @@ static void set_num_buffers(struct vnet *n, const struct virtq_desc *d, unsigned
 
 enum rx_result { RX_DELIVERED, RX_DROPPED, RX_NO_BUFFERS, RX_BROKEN };
 
-/* Delivers the pending frame into one chain or, with MRG_RXBUF, several. */
-static enum rx_result rx_deliver(struct vnet *n, struct vq *q)
+/* Delivers the pending frame into one chain or, with MRG_RXBUF, several.
+ * On RX_NO_BUFFERS, *given_back says how many chains were too few. */
+static enum rx_result rx_deliver(struct vnet *n, struct vq *q, uint16_t *given_back)
 {
 	bool mrg = vmmio_has_feature(&n->t, VIRTIO_NET_F_MRG_RXBUF);
 	uint16_t heads[VIRTIO_QUEUE_MAX_SIZE];
@@ -173,6 +174,7 @@ static enum rx_result rx_deliver(struct vnet *n, struct vq *q)
 			return RX_BROKEN;
 		if (got == 0) {
 			/* Not enough buffers yet: give them back, keep the frame. */
+			*given_back = (uint16_t)k;
 			while (k--)
 				vq_unpop(q);
 			return RX_NO_BUFFERS;
@@ -278,15 +280,17 @@ static void rx_process(struct vnet *n)
 			tap_poll(n, false);
 			break;
 		}
-		enum rx_result r = rx_deliver(n, q);
+		uint16_t too_few = 0;
+		enum rx_result r = rx_deliver(n, q, &too_few);
 		if (r == RX_BROKEN) {
 			vmmio_queue_fault(&n->t, VNET_RXQ);
 			break;
 		}
 		if (r == RX_NO_BUFFERS) {
+			/* Go on only when more chains than the too-few arrived. */
 			n->st.no_rx_avail_buffer++;
 			tap_poll(n, false);
-			if (vq_enable_notify(q))
+			if (vq_enable_notify_beyond(q, too_few))
 				continue;
 			break;
 		}

@@ -161,17 +161,23 @@ bool vq_should_interrupt(struct vq *q)
 	return (uint16_t)(new_idx - used_event - 1) < (uint16_t)(new_idx - old);
 }
 
-bool vq_enable_notify(struct vq *q)
+bool vq_enable_notify_beyond(struct vq *q, uint16_t k)
 {
 	if (!q->active || q->fault)
 		return false;
+	uint16_t want = (uint16_t)(q->last_avail + k);
 	if (q->event_idx)
-		__atomic_store_n(&q->used[2 + 4 * q->size], q->last_avail, __ATOMIC_RELAXED);
+		__atomic_store_n(&q->used[2 + 4 * q->size], want, __ATOMIC_RELAXED);
 	else
 		__atomic_store_n(&q->used[0], 0, __ATOMIC_RELAXED);
 	/* Publish the request before looking again at avail->idx. */
 	__atomic_thread_fence(__ATOMIC_SEQ_CST);
-	return load16(&q->avail[1]) != q->last_avail;
+	return (uint16_t)(load16(&q->avail[1]) - q->last_avail) > k;
+}
+
+bool vq_enable_notify(struct vq *q)
+{
+	return vq_enable_notify_beyond(q, 0);
 }
 
 int vq_chain_iov(const struct guest_mem *gm, const struct vq_chain *c, unsigned first,

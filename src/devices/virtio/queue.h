@@ -103,6 +103,9 @@ bool vq_should_interrupt(struct vq *q);
 /* Before sleeping on an empty queue: ask for notifications (avail_event
  * with EVENT_IDX). Returns true if chains arrived meanwhile (process again). */
 bool vq_enable_notify(struct vq *q);
+/* The same when the device took k chains, found them too few, and gave
+ * them back: it wants to hear only about chains beyond those k. */
+bool vq_enable_notify_beyond(struct vq *q, uint16_t k);
 
 /* Maps a chain's buffers [first, first+count) into iovecs through the
  * guest-memory accessor. Fails with -EFAULT when any buffer is not wholly
