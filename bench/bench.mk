@@ -1,9 +1,14 @@
 # Benchmarks (not tests): make bench. Numbers and commands go into
 # docs/performance.md.
 .PHONY: bench
-bench: $(B)/ember testguest $(B)/bench/firstbyte
+bench: $(B)/ember testguest $(B)/bench/firstbyte $(B)/bench/tapflood
 	$(Q)$(PYTHON) bench/boot.py
+	$(Q)$(PYTHON) bench/virtio.py
 
 $(B)/bench/firstbyte: bench/firstbyte.c
+	@mkdir -p $(dir $@)
+	$(Q)$(CC) -O2 -Wall -Wextra -Werror -o $@ $<
+
+$(B)/bench/tapflood: bench/tapflood.c
 	@mkdir -p $(dir $@)
 	$(Q)$(CC) -O2 -Wall -Wextra -Werror -o $@ $<
