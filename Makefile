@@ -62,6 +62,7 @@ include tests/guest/guest.mk
 include scripts/guest-linux.mk
 include tests/integration/integration.mk
 include bench/bench.mk
+include fuzz/fuzz.mk
 
 # ---------------------------------------------------------------- set-up
 DEPS_STAMP := $(B)/.deps-ok

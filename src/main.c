@@ -9,11 +9,13 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "api/api.h"
 #include "common/exit_codes.h"
 #include "common/log.h"
+#include "common/version.h"
 #include "vmm/config.h"
 #include "vmm/term.h"
-#include "vmm/vm.h"
+#include "vmm/vmm.h"
 
 #define DEFAULT_API_SOCK "/run/firecracker.socket"
 #define ID_MAX 64
@@ -26,13 +28,20 @@ struct args {
 	const char *level;
 	const char *module;
 	const char *boot_protocol;
-	bool no_api, show_level, show_log_origin, boot_timer, help, version;
+	const char *metrics_path;
+	const char *max_payload, *mmds_size_limit;
+	const char *start_time_us, *start_time_cpu_us, *parent_cpu_time_us;
+	const char *seccomp_filter, *metadata, *describe_snapshot;
+	bool no_api, show_level, show_log_origin, boot_timer, help, version, no_seccomp,
+		enable_pci, snapshot_version;
 };
 
 enum {
 	OPT_API_SOCK = 1, OPT_ID, OPT_CONFIG_FILE, OPT_NO_API, OPT_LOG_PATH, OPT_LEVEL,
 	OPT_MODULE, OPT_SHOW_LEVEL, OPT_SHOW_LOG_ORIGIN, OPT_BOOT_TIMER, OPT_VERSION, OPT_HELP,
-	OPT_BOOT_PROTOCOL, OPT_COUNT
+	OPT_BOOT_PROTOCOL, OPT_METRICS_PATH, OPT_MAX_PAYLOAD, OPT_MMDS_SIZE_LIMIT, OPT_START_TIME_US,
+	OPT_START_TIME_CPU_US, OPT_PARENT_CPU_TIME_US, OPT_SECCOMP_FILTER, OPT_NO_SECCOMP,
+	OPT_METADATA, OPT_ENABLE_PCI, OPT_SNAPSHOT_VERSION, OPT_DESCRIBE_SNAPSHOT, OPT_COUNT
 };
 
 static const struct option long_opts[] = {
@@ -49,10 +58,24 @@ static const struct option long_opts[] = {
 	{"version", no_argument, NULL, OPT_VERSION},
 	{"help", no_argument, NULL, OPT_HELP},
 	{"boot-protocol", required_argument, NULL, OPT_BOOT_PROTOCOL},
+	{"metrics-path", required_argument, NULL, OPT_METRICS_PATH},
+	{"http-api-max-payload-size", required_argument, NULL, OPT_MAX_PAYLOAD},
+	{"mmds-size-limit", required_argument, NULL, OPT_MMDS_SIZE_LIMIT},
+	{"start-time-us", required_argument, NULL, OPT_START_TIME_US},
+	{"start-time-cpu-us", required_argument, NULL, OPT_START_TIME_CPU_US},
+	{"parent-cpu-time-us", required_argument, NULL, OPT_PARENT_CPU_TIME_US},
+	{"seccomp-filter", required_argument, NULL, OPT_SECCOMP_FILTER},
+	{"no-seccomp", no_argument, NULL, OPT_NO_SECCOMP},
+	{"metadata", required_argument, NULL, OPT_METADATA},
+	{"enable-pci", no_argument, NULL, OPT_ENABLE_PCI},
+	{"snapshot-version", no_argument, NULL, OPT_SNAPSHOT_VERSION},
+	{"describe-snapshot", required_argument, NULL, OPT_DESCRIBE_SNAPSHOT},
 	{NULL, 0, NULL, 0},
 };
 
 static const char usage[] =
+	"ember v" EMBER_VERSION " (Firecracker API " EMBER_FC_API_VERSION ")\n"
+	"\n"
 	"Usage: ember [OPTIONS]\n"
 	"\n"
 	"A KVM virtual machine monitor for microVMs, driven like Firecracker.\n"
@@ -60,6 +83,8 @@ static const char usage[] =
 	"  --config-file PATH        boot the VM described by this Firecracker-style JSON file\n"
 	"  --no-api                  run without the API socket (needs --config-file)\n"
 	"  --api-sock PATH           API socket path (default " DEFAULT_API_SOCK ")\n"
+	"  --http-api-max-payload-size N  largest API request body (default 51200)\n"
+	"  --metrics-path PATH       write metrics (JSON lines) to this file or named pipe\n"
 	"  --id ID                   instance id, 1-64 of [A-Za-z0-9-] (default "
 	"anonymous-instance)\n"
 	"  --log-path PATH           log to this file or named pipe instead of stdout\n"
@@ -70,7 +95,9 @@ static const char usage[] =
 	"  --boot-timer              add the boot-timer device (guest writes 123 to 0xc0000000)\n"
 	"  --boot-protocol P         auto (default: PVH when the kernel has a PVH note),\n"
 	"                            linux (64-bit Linux boot protocol) or pvh\n"
-	"  --version                 print the version and exit\n"
+	"  --no-seccomp, --seccomp-filter FILE, --mmds-size-limit N, --start-time-us T,\n"
+	"  --start-time-cpu-us T, --parent-cpu-time-us T: Firecracker's, see README.md\n"
+	"  --version                 print the Firecracker API version (as Firecracker does)\n"
 	"  --help                    print this help and exit\n"
 	"\n"
 	"Exit codes: 0 the guest stopped (reset or shutdown), 1 runtime error, 2 unexpected\n"
@@ -137,6 +164,18 @@ static int parse_args(int argc, char **argv, struct args *a)
 		case OPT_VERSION: a->version = true; break;
 		case OPT_HELP: a->help = true; break;
 		case OPT_BOOT_PROTOCOL: a->boot_protocol = optarg; break;
+		case OPT_METRICS_PATH: a->metrics_path = optarg; break;
+		case OPT_MAX_PAYLOAD: a->max_payload = optarg; break;
+		case OPT_MMDS_SIZE_LIMIT: a->mmds_size_limit = optarg; break;
+		case OPT_START_TIME_US: a->start_time_us = optarg; break;
+		case OPT_START_TIME_CPU_US: a->start_time_cpu_us = optarg; break;
+		case OPT_PARENT_CPU_TIME_US: a->parent_cpu_time_us = optarg; break;
+		case OPT_SECCOMP_FILTER: a->seccomp_filter = optarg; break;
+		case OPT_NO_SECCOMP: a->no_seccomp = true; break;
+		case OPT_METADATA: a->metadata = optarg; break;
+		case OPT_ENABLE_PCI: a->enable_pci = true; break;
+		case OPT_SNAPSHOT_VERSION: a->snapshot_version = true; break;
+		case OPT_DESCRIBE_SNAPSHOT: a->describe_snapshot = optarg; break;
 		}
 	}
 	if (optind < argc) {
@@ -151,7 +190,36 @@ static int parse_args(int argc, char **argv, struct args *a)
 		report("--no-api needs --config-file");
 		return -1;
 	}
+	if (a->seccomp_filter && a->no_seccomp) {
+		report("--seccomp-filter and --no-seccomp exclude each other");
+		return -1;
+	}
+	/* Firecracker's flags for what ember does not have: refused by name. */
+	const char *missing = a->enable_pci	     ? "--enable-pci (PCI devices)"
+			      : a->metadata	     ? "--metadata (MMDS)"
+			      : a->snapshot_version  ? "--snapshot-version (snapshots)"
+			      : a->describe_snapshot ? "--describe-snapshot (snapshots)"
+			      : a->seccomp_filter    ? "--seccomp-filter (custom filters)"
+						     : NULL;
+	if (missing) {
+		report("%s is not supported by this version of ember", missing);
+		return -1;
+	}
 	return 0;
+}
+
+/* A decimal u64 flag value; false when malformed. */
+static bool parse_u64_arg(const char *flag, const char *s, uint64_t *out)
+{
+	char *end;
+	errno = 0;
+	unsigned long long v = strtoull(s, &end, 10);
+	if (!*s || *end || errno || s[0] == '-') {
+		report("%s: '%s' is not a non-negative integer", flag, s);
+		return false;
+	}
+	*out = v;
+	return true;
 }
 
 static int setup_logger(const struct args *a, const struct logger_cfg *l)
@@ -252,13 +320,57 @@ static int parse_boot_pref(const char *s, enum boot_pref *p)
 	return 0;
 }
 
+/* Firecracker's startup-time metrics start at the jailer's clock when it
+ * passes one, else at ours. */
+static int start_times(const struct args *a, uint64_t *us, uint64_t *cpu_us)
+{
+	uint64_t parent = 0;
+	*us = now_mono_us();
+	*cpu_us = process_cpu_us();
+	if ((a->start_time_us && !parse_u64_arg("--start-time-us", a->start_time_us, us)) ||
+	    (a->start_time_cpu_us &&
+	     !parse_u64_arg("--start-time-cpu-us", a->start_time_cpu_us, cpu_us)) ||
+	    (a->parent_cpu_time_us &&
+	     !parse_u64_arg("--parent-cpu-time-us", a->parent_cpu_time_us, &parent)))
+		return -1;
+	if (a->start_time_cpu_us)
+		*cpu_us -= MIN(parent, *cpu_us);
+	return 0;
+}
+
+static int start_api(struct vmm *v, const struct args *a, char *err, size_t errlen)
+{
+	struct api_limits lim = {.max_payload = API_DEFAULT_MAX_PAYLOAD,
+				 .max_conns = API_DEFAULT_MAX_CONNS};
+	struct api_server *api;
+	uint64_t n;
+	int ret;
+
+	if (a->max_payload) {
+		if (!parse_u64_arg("--http-api-max-payload-size", a->max_payload, &n))
+			return EXIT_ARG_PARSING;
+		lim.max_payload = n;
+	}
+	if ((ret = api_server_start(&api, a->api_sock, &lim, err, errlen)))
+		return EXIT_GENERIC;
+	if ((ret = vmm_attach_api(v, api))) {
+		api_server_stop(api);
+		snprintf(err, errlen, "API mailbox: %s", strerror(-ret));
+		return EXIT_GENERIC;
+	}
+	v->api_ready_us = now_mono_us() - v->start_us;
+	v->api_ready_cpu_us = process_cpu_us() - v->start_cpu_us;
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	struct args a;
 	struct vm_config cfg;
 	struct vm_opts opts = {.kvm_path = "/dev/kvm", .console_in = STDIN_FILENO,
 			       .console_out = STDOUT_FILENO};
-	struct vm vm;
+	struct vmm vmm;
+	uint64_t start_us, start_cpu_us, n;
 	char err[1024];
 	int code;
 
@@ -269,27 +381,26 @@ int main(int argc, char **argv)
 		return EXIT_OK;
 	}
 	if (a.version) {
-		printf("ember v%s\n", EMBER_VERSION);
+		/* Exactly Firecracker's shape: tools split it on spaces. */
+		printf("Firecracker v%s\n\n", EMBER_FC_API_VERSION);
 		return EXIT_OK;
 	}
 	if (parse_boot_pref(a.boot_protocol, &opts.boot_pref)) {
 		report("--boot-protocol: '%s' is not one of auto, linux, pvh", a.boot_protocol);
 		return EXIT_ARG_PARSING;
 	}
+	if (start_times(&a, &start_us, &start_cpu_us) ||
+	    (a.mmds_size_limit && !parse_u64_arg("--mmds-size-limit", a.mmds_size_limit, &n)))
+		return EXIT_ARG_PARSING;
 	opts.boot_timer = a.boot_timer;
 	install_signal_handlers();
-	if (vm_block_stop_signals()) {
+	if (vmm_block_stop_signals()) {
 		report("cannot block the stop signals");
 		return EXIT_GENERIC;
 	}
 
 	config_init(&cfg);
-	if (!a.no_api) {
-		report("the API server is not available in this version; run with --no-api "
-		       "--config-file FILE");
-		return EXIT_ARG_PARSING;
-	}
-	if (config_load_file(a.config_file, &cfg, err, sizeof(err))) {
+	if (a.config_file && config_load_file(a.config_file, &cfg, err, sizeof(err))) {
 		log_set_instance_id(a.id);
 		report("%s: %s", a.config_file, err);
 		config_free(&cfg);
@@ -301,13 +412,28 @@ int main(int argc, char **argv)
 	}
 	LOG_INFO("Running ember v%s", EMBER_VERSION);
 
-	code = vm_build(&vm, &cfg, &opts, err, sizeof(err));
-	if (code)
+	if (vmm_init(&vmm, &cfg, &opts, a.id, start_us, start_cpu_us)) {
+		report("cannot set up the VMM's event loop: %s", strerror(errno));
+		config_free(&cfg);
+		return EXIT_GENERIC;
+	}
+	if (a.metrics_path && (code = metrics_set_path(&vmm.metrics, a.metrics_path, false, NULL))) {
+		report("--metrics-path: cannot open '%s': %s", a.metrics_path, strerror(-code));
+		code = EXIT_GENERIC;
+		goto out;
+	}
+	if (!a.no_api && (code = start_api(&vmm, &a, err, sizeof(err)))) {
 		report("%s", err);
-	else
-		code = vm_run(&vm);
-	vm_destroy(&vm);
-	config_free(&cfg);
+		goto out;
+	}
+	if (a.config_file && (code = vmm_boot(&vmm, err, sizeof(err)))) {
+		report("%s", err);
+		goto out;
+	}
+	code = vmm_run(&vmm);
+	LOG_INFO("%s; exit code %d", vmm.vm ? "VM stopped" : "stopping", code);
+out:
+	vmm_shutdown(&vmm);
 	log_close();
 	return code;
 }

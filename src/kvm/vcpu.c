@@ -38,6 +38,8 @@ int vcpu_create(struct kvm *k, unsigned id, const struct vcpu_env *env, struct v
 	memset(v, 0, sizeof(*v));
 	v->id = id;
 	v->env = env;
+	pthread_mutex_init(&v->pause_lock, NULL);
+	pthread_cond_init(&v->pause_cond, NULL);
 	v->fd = ioctl(k->vm_fd, KVM_CREATE_VCPU, (unsigned long)id);
 	if (v->fd < 0)
 		return -errno;
@@ -237,6 +239,24 @@ static int handle_exit(struct vcpu *v)
 	}
 }
 
+/* Parks while a pause is requested. Returns false when the vCPU must stop. */
+static bool park_if_paused(struct vcpu *v)
+{
+	if (!__atomic_load_n(&v->pause_req, __ATOMIC_ACQUIRE))
+		return true;
+	pthread_mutex_lock(&v->pause_lock);
+	v->paused = true;
+	pthread_cond_broadcast(&v->pause_cond);
+	while (v->pause_req && !__atomic_load_n(&v->stop, __ATOMIC_ACQUIRE))
+		pthread_cond_wait(&v->pause_cond, &v->pause_lock);
+	v->paused = false;
+	bool go = !__atomic_load_n(&v->stop, __ATOMIC_ACQUIRE);
+	if (go)
+		__atomic_store_n(&v->run->immediate_exit, 0, __ATOMIC_RELEASE);
+	pthread_mutex_unlock(&v->pause_lock);
+	return go;
+}
+
 static void *vcpu_thread(void *arg)
 {
 	struct vcpu *v = arg;
@@ -246,7 +266,7 @@ static void *vcpu_thread(void *arg)
 	pthread_setname_np(pthread_self(), name);
 	log_set_thread_name(name);
 
-	while (!__atomic_load_n(&v->stop, __ATOMIC_ACQUIRE)) {
+	while (!__atomic_load_n(&v->stop, __ATOMIC_ACQUIRE) && park_if_paused(v)) {
 		if (ioctl(v->fd, KVM_RUN, 0) < 0) {
 			if (errno == EINTR) {
 				v->ctr.run_interrupted++;
@@ -264,6 +284,11 @@ static void *vcpu_thread(void *arg)
 			break;
 		}
 	}
+	/* A pauser waiting for this thread must not wait for ever. */
+	pthread_mutex_lock(&v->pause_lock);
+	v->paused = true;
+	pthread_cond_broadcast(&v->pause_cond);
+	pthread_mutex_unlock(&v->pause_lock);
 	return NULL;
 }
 
@@ -281,8 +306,37 @@ void vcpu_request_stop(struct vcpu *v)
 	__atomic_store_n(&v->stop, true, __ATOMIC_RELEASE);
 	if (v->run)
 		__atomic_store_n(&v->run->immediate_exit, 1, __ATOMIC_RELEASE);
+	pthread_mutex_lock(&v->pause_lock);
+	pthread_cond_broadcast(&v->pause_cond); /* a parked thread ends too */
+	pthread_mutex_unlock(&v->pause_lock);
 	if (v->thread_started)
 		pthread_kill(v->thread, vcpu_signal_number());
+}
+
+void vcpu_pause(struct vcpu *v)
+{
+	if (!v->thread_started)
+		return;
+	pthread_mutex_lock(&v->pause_lock);
+	__atomic_store_n(&v->pause_req, true, __ATOMIC_RELEASE);
+	__atomic_store_n(&v->run->immediate_exit, 1, __ATOMIC_RELEASE);
+	pthread_kill(v->thread, vcpu_signal_number());
+	while (!v->paused)
+		pthread_cond_wait(&v->pause_cond, &v->pause_lock);
+	pthread_mutex_unlock(&v->pause_lock);
+}
+
+void vcpu_resume(struct vcpu *v)
+{
+	pthread_mutex_lock(&v->pause_lock);
+	__atomic_store_n(&v->pause_req, false, __ATOMIC_RELEASE);
+	pthread_cond_broadcast(&v->pause_cond);
+	pthread_mutex_unlock(&v->pause_lock);
+}
+
+int vcpu_kvmclock_paused(struct vcpu *v)
+{
+	return ioctl(v->fd, KVM_KVMCLOCK_CTRL, 0) < 0 ? -errno : 0;
 }
 
 void vcpu_join(struct vcpu *v)
@@ -295,6 +349,10 @@ void vcpu_join(struct vcpu *v)
 
 void vcpu_destroy(struct vcpu *v)
 {
+	if (v->fd >= 0 || v->run) {
+		pthread_mutex_destroy(&v->pause_lock);
+		pthread_cond_destroy(&v->pause_cond);
+	}
 	if (v->run)
 		munmap(v->run, v->run_size);
 	v->run = NULL;

@@ -40,6 +40,11 @@ struct vcpu {
 	bool stop; /* accessed atomically */
 	const struct vcpu_env *env;
 	struct vcpu_counters ctr; /* written by the vCPU thread only */
+	/* Pause: the VMM sets pause_req and kicks; the thread parks and says
+	 * so through `paused` until pause_req is cleared (or stop is set). */
+	pthread_mutex_t pause_lock;
+	pthread_cond_t pause_cond;
+	bool pause_req, paused;
 };
 
 /* Process-wide: the kick signal's handler. Call once before any vCPU runs. */
@@ -51,6 +56,13 @@ int vcpu_create(struct kvm *k, unsigned id, const struct vcpu_env *env, struct v
 int vcpu_start(struct vcpu *v) WUR;
 /* Asks the vCPU to leave KVM_RUN and its thread to end; does not wait. */
 void vcpu_request_stop(struct vcpu *v);
+/* Parks the vCPU outside KVM_RUN and waits until it is parked (or its
+ * thread has ended). */
+void vcpu_pause(struct vcpu *v);
+void vcpu_resume(struct vcpu *v);
+/* Tells the guest's kvmclock that the vCPU was paused (KVM_KVMCLOCK_CTRL);
+ * -errno when the guest does not use kvmclock or KVM lacks it. */
+int vcpu_kvmclock_paused(struct vcpu *v) WUR;
 void vcpu_join(struct vcpu *v);
 void vcpu_destroy(struct vcpu *v);
 /* A snapshot of the counters (racy reads of monotonic counters are fine). */

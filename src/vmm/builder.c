@@ -195,19 +195,25 @@ static int create_vcpus(struct vm *vm, char *err, size_t errlen)
 	return 0;
 }
 
-int vm_build(struct vm *vm, const struct vm_config *cfg, const struct vm_opts *opts, char *err,
-	     size_t errlen)
+void vm_request_stop(struct vm *vm, int code)
+{
+	vm->on_stop(vm->stop_opaque, code);
+}
+
+int vm_build(struct vm *vm, const struct vm_config *cfg, const struct vm_opts *opts,
+	     struct evl *evl, void (*on_stop)(void *opaque, int code), void *stop_opaque,
+	     char *err, size_t errlen)
 {
 	int kfd = -1, ifd = -1, ret;
 	char why[256];
 
 	memset(vm, 0, sizeof(*vm));
 	vm->kvm.dev_fd = vm->kvm.vm_fd = -1;
-	vm->stop_fd = vm->signal_fd = -1;
 	vm->uart.notify_fd = vm->uart.irq.fd = -1;
 	vm->i8042.irq.fd = -1;
-	vm->evl.epfd = -1;
-	pthread_mutex_init(&vm->exit_lock, NULL);
+	vm->evl = evl;
+	vm->on_stop = on_stop;
+	vm->stop_opaque = stop_opaque;
 	vm->cfg = *cfg;
 	vm->opts = *opts;
 	vm->nvcpus = cfg->machine.vcpu_count;
@@ -215,12 +221,6 @@ int vm_build(struct vm *vm, const struct vm_config *cfg, const struct vm_opts *o
 	vm->start_cpu_us = process_cpu_us();
 	bus_init(&vm->pio, "pio");
 	bus_init(&vm->mmio, "mmio");
-	/* Stop requests can come from the first device that exists. */
-	vm->stop_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
-	if (vm->stop_fd < 0) {
-		snprintf(err, errlen, "eventfd: %s", strerror(errno));
-		return EXIT_GENERIC;
-	}
 
 	/* The user's files first: a typo is reported before KVM is touched. */
 	if ((ret = open_ro(cfg->boot.kernel_image_path, "boot-source.kernel_image_path", &kfd, err,
@@ -234,11 +234,6 @@ int vm_build(struct vm *vm, const struct vm_config *cfg, const struct vm_opts *o
 	if ((ret = map_memory(vm, err, errlen)) || (ret = vm_create_virtio(vm, err, errlen)) ||
 	    (ret = load_images(vm, kfd, ifd, err, errlen)))
 		goto out;
-	if ((ret = evl_init(&vm->evl))) {
-		snprintf(err, errlen, "epoll: %s", strerror(-ret));
-		ret = EXIT_GENERIC;
-		goto out;
-	}
 
 	ret = EXIT_GENERIC;
 	if (kvm_open(&vm->kvm, opts->kvm_path, why, sizeof(why)) ||

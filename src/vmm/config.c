@@ -155,7 +155,23 @@ int config_validate_machine(const struct machine_cfg *m, char *err, size_t errle
 	return 0;
 }
 
-static int parse_machine(json_t *o, struct machine_cfg *m, char *err, size_t errlen)
+static int parse_machine(json_t *o, struct machine_cfg *m, bool patch, char *err,
+			 size_t errlen);
+
+/* PUT semantics (patch false): vcpu_count and mem_size_mib required, the
+ * other fields reset to their defaults when omitted. PATCH: every field
+ * optional (at least one), the others kept. On error *m is unchanged. */
+int config_parse_machine(json_t *o, struct machine_cfg *out, bool patch, char *err,
+			 size_t errlen)
+{
+	struct machine_cfg tmp = *out, *m = &tmp;
+	int ret = parse_machine(o, m, patch, err, errlen);
+	if (!ret)
+		*out = tmp;
+	return ret;
+}
+
+static int parse_machine(json_t *o, struct machine_cfg *m, bool patch, char *err, size_t errlen)
 {
 	static const char *const keys[] = {"vcpu_count",	"mem_size_mib", "smt",
 					   "track_dirty_pages", "huge_pages",	"cpu_template",
@@ -169,14 +185,19 @@ static int parse_machine(json_t *o, struct machine_cfg *m, char *err, size_t err
 		return fail(err, errlen, "%s: expected an object, got %s", S, type_name(o));
 	if ((ret = check_keys(o, S, keys, err, errlen)))
 		return ret;
-	/* Omitted optional fields take their defaults, as a PUT does. */
-	m->smt = false;
-	m->track_dirty_pages = false;
-	m->huge_pages = HUGE_PAGES_NONE;
-	if ((ret = get_uint(o, S, "vcpu_count", true, 1, CONFIG_MAX_VCPUS, &v, err, errlen)))
+	if (patch && json_object_size(o) == 0)
+		return fail(err, errlen, "%s: a PATCH needs at least one field", S);
+	if (!patch) {
+		/* Omitted optional fields take their defaults, as a PUT does. */
+		m->smt = false;
+		m->track_dirty_pages = false;
+		m->huge_pages = HUGE_PAGES_NONE;
+	}
+	v = m->vcpu_count;
+	if ((ret = get_uint(o, S, "vcpu_count", !patch, 1, CONFIG_MAX_VCPUS, &v, err, errlen)))
 		return ret;
 	m->vcpu_count = (unsigned)v;
-	if ((ret = get_uint(o, S, "mem_size_mib", true, CONFIG_MIN_MEM_MIB, LAYOUT_MEM_MAX_MIB,
+	if ((ret = get_uint(o, S, "mem_size_mib", !patch, CONFIG_MIN_MEM_MIB, LAYOUT_MEM_MAX_MIB,
 			    &m->mem_size_mib, err, errlen)) ||
 	    (ret = get_bool(o, S, "smt", &m->smt, err, errlen)) ||
 	    (ret = get_bool(o, S, "track_dirty_pages", &m->track_dirty_pages, err, errlen)) ||
@@ -212,7 +233,7 @@ static int parse_machine(json_t *o, struct machine_cfg *m, char *err, size_t err
 	return config_validate_machine(m, err, errlen);
 }
 
-static int parse_boot_source(json_t *o, struct boot_source_cfg *b, char *err, size_t errlen)
+int config_parse_boot_source(json_t *o, struct boot_source_cfg *b, char *err, size_t errlen)
 {
 	static const char *const keys[] = {"kernel_image_path", "boot_args", "initrd_path", NULL};
 	const char *S = "boot-source";
@@ -233,7 +254,7 @@ static int parse_boot_source(json_t *o, struct boot_source_cfg *b, char *err, si
 	return 0;
 }
 
-static int parse_logger(json_t *o, struct logger_cfg *l, char *err, size_t errlen)
+int config_parse_logger(json_t *o, struct logger_cfg *l, char *err, size_t errlen)
 {
 	static const char *const keys[] = {"log_path", "level",	 "show_level",
 					   "show_log_origin", "module", NULL};
@@ -617,11 +638,11 @@ int config_parse(const char *text, size_t len, struct vm_config *c, char *err, s
 	json_object_foreach(root, key, v)
 	{
 		if (!strcmp(key, "boot-source"))
-			ret = parse_boot_source(v, &c->boot, err, errlen);
+			ret = config_parse_boot_source(v, &c->boot, err, errlen);
 		else if (!strcmp(key, "machine-config"))
-			ret = parse_machine(v, &c->machine, err, errlen);
+			ret = parse_machine(v, &c->machine, false, err, errlen);
 		else if (!strcmp(key, "logger"))
-			ret = parse_logger(v, &c->logger, err, errlen);
+			ret = config_parse_logger(v, &c->logger, err, errlen);
 		else if (!strcmp(key, "drives"))
 			ret = parse_drives(v, c, err, errlen);
 		else if (!strcmp(key, "network-interfaces"))

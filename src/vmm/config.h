@@ -119,6 +119,14 @@ int config_parse_drive(json_t *o, const char *sect, struct drive_cfg *d, char *e
 		       size_t errlen) WUR;
 int config_parse_net(json_t *o, const char *sect, struct net_cfg *n, char *err,
 		     size_t errlen) WUR;
+int config_parse_machine(json_t *o, struct machine_cfg *m, bool patch, char *err,
+			 size_t errlen) WUR;
+int config_parse_boot_source(json_t *o, struct boot_source_cfg *b, char *err,
+			     size_t errlen) WUR;
+int config_parse_logger(json_t *o, struct logger_cfg *l, char *err, size_t errlen) WUR;
+/* The configuration in the config file's shape (GET /vm/config). */
+json_t *config_to_json(const struct vm_config *c);
+json_t *config_machine_to_json(const struct machine_cfg *m);
 void net_cfg_free(struct net_cfg *n);
 
 #endif

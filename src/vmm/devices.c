@@ -143,7 +143,7 @@ static int wire_one(struct vm *vm, struct vm_vdev *d)
 
 	if ((ret = kvm_irqfd(&vm->kvm, t->irq.fd, t->irq.gsi)) ||
 	    (ret = bus_insert(&vm->mmio, t->base, VIRTIO_MMIO_WINDOW, &virtio_mmio_ops, t, t->id)) ||
-	    (ret = evl_add(&vm->evl, &d->control, t->control_fd, EPOLLIN, on_control, d)))
+	    (ret = evl_add(vm->evl, &d->control, t->control_fd, EPOLLIN, on_control, d)))
 		return ret;
 	for (unsigned q = 0; q < t->ops->num_queues; q++) {
 		d->qctx[q] = (struct vm_vdev_queue){d, q};
@@ -151,23 +151,23 @@ static int wire_one(struct vm *vm, struct vm_vdev *d)
 		 * KVM absorbs it into the queue's eventfd, no exit. */
 		if ((ret = kvm_ioeventfd(&vm->kvm, t->notify_fd[q],
 					 t->base + VIRTIO_MMIO_QUEUE_NOTIFY, 4, true, q, false)) ||
-		    (ret = evl_add(&vm->evl, &d->notify[q], t->notify_fd[q], EPOLLIN, on_notify,
+		    (ret = evl_add(vm->evl, &d->notify[q], t->notify_fd[q], EPOLLIN, on_notify,
 				   &d->qctx[q])))
 			return ret;
 	}
 	if (d->blk) {
 		if (d->blk->ring_ready &&
-		    (ret = evl_add(&vm->evl, &d->completions, d->blk->ring_efd, EPOLLIN,
+		    (ret = evl_add(vm->evl, &d->completions, d->blk->ring_efd, EPOLLIN,
 				   on_completions, d)))
 			return ret;
-		return evl_add(&vm->evl, &d->rl[0], d->blk->rl.timer_fd, EPOLLIN, on_rate_limiter, d);
+		return evl_add(vm->evl, &d->rl[0], d->blk->rl.timer_fd, EPOLLIN, on_rate_limiter, d);
 	}
-	if ((ret = evl_add(&vm->evl, &d->rl[0], d->net->rx_rl.timer_fd, EPOLLIN, on_rate_limiter,
+	if ((ret = evl_add(vm->evl, &d->rl[0], d->net->rx_rl.timer_fd, EPOLLIN, on_rate_limiter,
 			   d)) ||
-	    (ret = evl_add(&vm->evl, &d->rl[1], d->net->tx_rl.timer_fd, EPOLLIN, on_rate_limiter,
+	    (ret = evl_add(vm->evl, &d->rl[1], d->net->tx_rl.timer_fd, EPOLLIN, on_rate_limiter,
 			   d)))
 		return ret;
-	return vnet_attach(d->net, &vm->evl);
+	return vnet_attach(d->net, vm->evl);
 }
 
 int vm_wire_virtio(struct vm *vm, char *err, size_t errlen)

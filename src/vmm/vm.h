@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* A microVM: KVM, guest memory, buses, legacy devices, vCPUs, and the VMM
- * thread's event loop that owns them. vm_build turns a configuration into a
- * VM ready to run; vm_run starts the vCPUs and serves events until the VM
- * stops; vm_destroy releases everything. */
+/* A microVM: KVM, guest memory, buses, legacy and virtio devices, vCPUs.
+ * vm_build turns a configuration into a VM ready to run, with its event
+ * sources in the VMM thread's loop (struct vmm owns the loop); vm_start
+ * starts the vCPUs; vm_stop stops and joins them; vm_destroy releases
+ * everything. */
 #ifndef EMBER_VMM_VM_H
 #define EMBER_VMM_VM_H
 
@@ -71,27 +72,40 @@ struct vm {
 	struct vcpu *vcpus;
 	struct vcpu_env vcpu_env;
 
-	/* The event loop and its sources. */
-	struct evl evl;
-	int stop_fd; /* eventfd: a vCPU or device asks the VM to stop */
-	int exit_code;
-	bool exit_code_set;
-	pthread_mutex_t exit_lock;
-	struct evl_source src_stop, src_signal, src_uart_notify, src_uart_out, src_stdin;
-	int signal_fd;
+	/* The VMM thread's event loop (not owned) and the VM's sources in it. */
+	struct evl *evl;
+	struct evl_source src_uart_notify, src_uart_out, src_stdin;
 	bool stdin_paused;
+	/* Called, from any thread, when the VM must stop (first code wins). */
+	void (*on_stop)(void *opaque, int code);
+	void *stop_opaque;
+	bool started, paused;
+	uint64_t ctrl_alt_del_fails, kvmclock_ctrl_fails;
 	bool console_out_pollable;
 	int console_out_flags; /* restored at exit */
 };
 
-/* Loads the configuration into a new VM; `err` names the failure. Returns 0,
- * or an exit code: EXIT_BAD_CONFIG for bad resources the configuration
- * names (kernel, initrd, sizes), EXIT_GENERIC for host failures. */
-int vm_build(struct vm *vm, const struct vm_config *cfg, const struct vm_opts *opts, char *err,
-	     size_t errlen) WUR;
-/* Starts the vCPUs and runs the event loop until the VM stops; returns the
- * process exit code. */
-int vm_run(struct vm *vm) WUR;
+/* Loads the configuration into a new VM whose event sources go into `evl`;
+ * `err` names the failure. Returns 0, or an exit code: EXIT_BAD_CONFIG for
+ * bad resources the configuration names (kernel, initrd, drives, taps,
+ * sizes), EXIT_GENERIC for host failures. `cfg` is borrowed: it must outlive
+ * the VM. */
+int vm_build(struct vm *vm, const struct vm_config *cfg, const struct vm_opts *opts,
+	     struct evl *evl, void (*on_stop)(void *opaque, int code), void *stop_opaque,
+	     char *err, size_t errlen) WUR;
+/* Takes the console (raw terminal, non-blocking output) and starts the
+ * vCPUs. 0 or -errno. */
+int vm_start(struct vm *vm) WUR;
+/* Stops and joins the vCPUs, drains the console, restores the terminal. */
+void vm_stop(struct vm *vm);
+/* Parks every vCPU (and tells kvmclock); resume lets them go on. */
+void vm_pause(struct vm *vm);
+void vm_resume(struct vm *vm);
+/* Queues Ctrl-Alt-Del on the i8042. -ENOSPC when its buffer is full. */
+int vm_send_ctrl_alt_del(struct vm *vm) WUR;
+/* The exit counters and device counters, at debug level. */
+void vm_log_counters(struct vm *vm);
+struct vcpu_counters vm_vcpu_totals(struct vm *vm);
 void vm_destroy(struct vm *vm);
 
 /* devices.c: virtio devices. Create (before KVM: opens drives and taps),
@@ -103,10 +117,5 @@ void vm_destroy_virtio(struct vm *vm);
 
 /* Any thread: stop the VM with this exit code (the first request wins). */
 void vm_request_stop(struct vm *vm, int code);
-
-/* The signals that stop the VM in an orderly way (SIGINT, SIGTERM, SIGHUP).
- * main() blocks them before any thread starts; the VMM thread reads them
- * from a signalfd. */
-int vm_block_stop_signals(void) WUR;
 
 #endif

@@ -1,310 +1,214 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* Running a built VM: the VMM thread's event sources (stop requests, stop
- * signals, console output and input), vCPU start, and an orderly stop that
- * joins every vCPU, drains the console and restores the terminal. */
-#include <fcntl.h>
+/* The VMM thread's process-wide state: its event loop, orderly stops, the
+ * API mailbox and the metrics timer; booting and shutting down the VM. */
+#include "vmm/vmm.h"
+
 #include <inttypes.h>
-#include <poll.h>
+#include <jansson.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
 #include <sys/signalfd.h>
-#include <sys/stat.h>
 
+#include "api/api.h"
 #include "common/exit_codes.h"
 #include "common/log.h"
-#include "vmm/term.h"
-#include "vmm/vm.h"
+#include "vmm/controller.h"
 
-#define CONSOLE_DRAIN_TIMEOUT_MS 2000
-
-static int stop_signal_set(sigset_t *set)
+static void stop_signal_set(sigset_t *set)
 {
 	sigemptyset(set);
 	sigaddset(set, SIGINT);
 	sigaddset(set, SIGTERM);
 	sigaddset(set, SIGHUP);
-	return 0;
 }
 
-int vm_block_stop_signals(void)
+int vmm_block_stop_signals(void)
 {
 	sigset_t set;
 	stop_signal_set(&set);
 	return -pthread_sigmask(SIG_BLOCK, &set, NULL);
 }
 
-void vm_request_stop(struct vm *vm, int code)
+void vmm_request_stop(struct vmm *v, int code)
 {
 	uint64_t one = 1;
-	pthread_mutex_lock(&vm->exit_lock);
-	if (!vm->exit_code_set) {
-		vm->exit_code = code;
-		vm->exit_code_set = true;
+	pthread_mutex_lock(&v->exit_lock);
+	if (!v->exit_code_set) {
+		v->exit_code = code;
+		v->exit_code_set = true;
 	}
-	pthread_mutex_unlock(&vm->exit_lock);
-	if (write(vm->stop_fd, &one, sizeof(one)) < 0 && errno != EAGAIN)
+	pthread_mutex_unlock(&v->exit_lock);
+	if (write(v->stop_fd, &one, sizeof(one)) < 0 && errno != EAGAIN)
 		BUG_ON(errno == EBADF);
+}
+
+static void vm_stop_cb(void *opaque, int code)
+{
+	vmm_request_stop(opaque, code);
 }
 
 static void on_stop(struct evl_source *s, uint32_t events)
 {
-	struct vm *vm = s->opaque;
-	uint64_t v;
-	if (read(vm->stop_fd, &v, sizeof(v)) < 0 && errno != EAGAIN)
+	struct vmm *v = s->opaque;
+	uint64_t x;
+	if (read(v->stop_fd, &x, sizeof(x)) < 0 && errno != EAGAIN)
 		LOG_WARN("reading the stop eventfd: %s", strerror(errno));
-	evl_stop(&vm->evl);
+	evl_stop(&v->evl);
 }
 
 static void on_signal(struct evl_source *s, uint32_t events)
 {
-	struct vm *vm = s->opaque;
+	struct vmm *v = s->opaque;
 	struct signalfd_siginfo si;
-	if (read(vm->signal_fd, &si, sizeof(si)) != sizeof(si))
+	if (read(v->signal_fd, &si, sizeof(si)) != sizeof(si))
 		return;
 	/* Firecracker's code for SIGHUP; the shell's 128+n for the others. */
 	int code = si.ssi_signo == SIGHUP ? EXIT_SIGHUP : 128 + (int)si.ssi_signo;
-	LOG_INFO("received %s; stopping the VM", strsignal((int)si.ssi_signo));
-	vm_request_stop(vm, code);
+	if (si.ssi_signo == SIGHUP)
+		v->metrics.signals[5]++;
+	LOG_INFO("received %s; stopping", strsignal((int)si.ssi_signo));
+	vmm_request_stop(v, code);
 }
 
-static void console_out_want_pollout(struct vm *vm, bool on)
+
+static void on_metrics(struct evl_source *s, uint32_t events)
 {
-	if (!vm->console_out_pollable)
+	struct vmm *v = s->opaque;
+	uint64_t x;
+	if (read(v->metrics.timer_fd, &x, sizeof(x)) < 0)
 		return;
-	if (evl_mod(&vm->evl, &vm->src_uart_out, on ? EPOLLOUT : 0))
-		LOG_WARN("console output: cannot change its epoll registration");
+	if (metrics_configured(&v->metrics) && metrics_flush(&v->metrics, v))
+		LOG_RL_WARN("writing metrics failed");
 }
 
-static void drain_console(struct vm *vm)
+static void on_api(struct evl_source *s, uint32_t events)
 {
-	int ret = uart_drain(&vm->uart);
-	if (ret == -EAGAIN) {
-		console_out_want_pollout(vm, true);
+	struct vmm *v = s->opaque;
+	struct api_request req;
+	uint64_t x;
+	if (read(api_server_vmm_fd(v->api), &x, sizeof(x)) < 0 && errno != EAGAIN)
 		return;
+	while (api_server_take(v->api, &req)) {
+		struct api_reply rep = {0};
+		controller_handle(v, &req, &rep);
+		json_decref(req.body);
+		if (rep.status >= 400)
+			api_server_count_fail(v->api, req.op);
+		api_server_reply(v->api, &rep);
 	}
-	if (ret)
-		LOG_RL_WARN("console output failed (%s); output is being dropped", strerror(-ret));
-	console_out_want_pollout(vm, false);
 }
 
-static void stdin_set_paused(struct vm *vm, bool paused)
-{
-	if (!vm->src_stdin.registered || vm->stdin_paused == paused)
-		return;
-	if (evl_mod(&vm->evl, &vm->src_stdin, paused ? 0 : EPOLLIN) == 0)
-		vm->stdin_paused = paused;
-}
-
-static void on_uart_notify(struct evl_source *s, uint32_t events)
-{
-	struct vm *vm = s->opaque;
-	uint64_t v;
-	if (read(vm->uart.notify_fd, &v, sizeof(v)) < 0 && errno != EAGAIN)
-		return;
-	drain_console(vm);
-	if (vm->stdin_paused && uart_rx_room(&vm->uart))
-		stdin_set_paused(vm, false);
-}
-
-static void on_console_writable(struct evl_source *s, uint32_t events)
-{
-	drain_console(s->opaque);
-}
-
-static void on_stdin(struct evl_source *s, uint32_t events)
-{
-	struct vm *vm = s->opaque;
-	uint8_t buf[UART_RX_FIFO];
-	size_t room = uart_rx_room(&vm->uart);
-
-	if (!room) {
-		/* The host keeps the bytes; the UART tells us when it has room. */
-		stdin_set_paused(vm, true);
-		return;
-	}
-	ssize_t n = read(s->fd, buf, MIN(room, sizeof(buf)));
-	if (n > 0) {
-		size_t taken = uart_input(&vm->uart, buf, (size_t)n);
-		BUG_ON(taken != (size_t)n); /* only this thread adds input */
-		return;
-	}
-	if (n < 0 && (errno == EAGAIN || errno == EINTR))
-		return;
-	/* End of input or an error: the guest simply gets no more input. */
-	LOG_DEBUG("console input closed (%s)", n == 0 ? "end of file" : strerror(errno));
-	evl_del(&vm->evl, s);
-}
-
-static bool is_pollable(int fd)
-{
-	struct stat st;
-	if (fstat(fd, &st) < 0)
-		return false;
-	return S_ISFIFO(st.st_mode) || S_ISSOCK(st.st_mode) || S_ISCHR(st.st_mode);
-}
-
-static int setup_events(struct vm *vm)
+int vmm_init(struct vmm *v, struct vm_config *cfg, const struct vm_opts *opts,
+	     const char *instance_id, uint64_t start_us, uint64_t start_cpu_us)
 {
 	sigset_t set;
 	int ret;
 
-	stop_signal_set(&set);
-	vm->signal_fd = signalfd(-1, &set, SFD_NONBLOCK | SFD_CLOEXEC);
-	if (vm->signal_fd < 0)
-		return -errno;
-	if ((ret = evl_add(&vm->evl, &vm->src_stop, vm->stop_fd, EPOLLIN, on_stop, vm)) ||
-	    (ret = evl_add(&vm->evl, &vm->src_signal, vm->signal_fd, EPOLLIN, on_signal, vm)) ||
-	    (ret = evl_add(&vm->evl, &vm->src_uart_notify, vm->uart.notify_fd, EPOLLIN,
-			   on_uart_notify, vm)))
+	memset(v, 0, sizeof(*v));
+	v->stop_fd = v->signal_fd = -1;
+	v->metrics.fd = v->metrics.timer_fd = -1;
+	v->evl.epfd = -1;
+	pthread_mutex_init(&v->exit_lock, NULL);
+	snprintf(v->instance_id, sizeof(v->instance_id), "%s", instance_id);
+	v->cfg = *cfg;
+	memset(cfg, 0, sizeof(*cfg)); /* ours now */
+	v->vm_opts = *opts;
+	v->start_us = start_us;
+	v->start_cpu_us = start_cpu_us;
+
+	if ((ret = evl_init(&v->evl)) || (ret = metrics_init(&v->metrics)))
 		return ret;
+	v->stop_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+	if (v->stop_fd < 0)
+		return -errno;
+	stop_signal_set(&set);
+	v->signal_fd = signalfd(-1, &set, SFD_NONBLOCK | SFD_CLOEXEC);
+	if (v->signal_fd < 0)
+		return -errno;
+	if ((ret = evl_add(&v->evl, &v->src_stop, v->stop_fd, EPOLLIN, on_stop, v)) ||
+	    (ret = evl_add(&v->evl, &v->src_signal, v->signal_fd, EPOLLIN, on_signal, v)) ||
+	    (ret = evl_add(&v->evl, &v->src_metrics, v->metrics.timer_fd, EPOLLIN, on_metrics, v)))
+		return ret;
+	return 0;
+}
 
-	/* Console output: non-blocking when the sink can be polled, so the
-	 * VMM thread never blocks on a slow reader; a regular file is written
-	 * directly. */
-	int out = vm->opts.console_out;
-	vm->console_out_flags = fcntl(out, F_GETFL);
-	if (is_pollable(out) && vm->console_out_flags >= 0 &&
-	    evl_add(&vm->evl, &vm->src_uart_out, out, 0, on_console_writable, vm) == 0) {
-		vm->console_out_pollable = true;
-		if (fcntl(out, F_SETFL, vm->console_out_flags | O_NONBLOCK) < 0)
-			LOG_WARN("console output: cannot make it non-blocking: %s", strerror(errno));
+int vmm_attach_api(struct vmm *v, struct api_server *api)
+{
+	v->api = api;
+	return evl_add(&v->evl, &v->src_api, api_server_vmm_fd(api), EPOLLIN, on_api, v);
+}
+
+int vmm_boot(struct vmm *v, char *err, size_t errlen)
+{
+	int ret;
+
+	if (v->vm)
+		return EXIT_GENERIC;
+	v->vm = calloc(1, sizeof(*v->vm));
+	if (!v->vm) {
+		snprintf(err, errlen, "out of memory");
+		return EXIT_GENERIC;
 	}
-
-	/* Console input from a terminal, a pipe or a socket only. */
-	int in = vm->opts.console_in;
-	if (in >= 0 && is_pollable(in)) {
-		if (term_raw(in))
-			LOG_WARN("cannot switch the terminal to raw mode: %s", strerror(errno));
-		if (evl_add(&vm->evl, &vm->src_stdin, in, EPOLLIN, on_stdin, vm))
-			LOG_DEBUG("console input is not pollable; the guest gets no input");
+	ret = vm_build(v->vm, &v->cfg, &v->vm_opts, &v->evl, vm_stop_cb, v, err, errlen);
+	if (!ret && vm_start(v->vm)) {
+		snprintf(err, errlen, "cannot start the vCPUs");
+		ret = EXIT_GENERIC;
+	}
+	if (ret) {
+		vm_stop(v->vm);
+		vm_destroy(v->vm);
+		free(v->vm);
+		v->vm = NULL;
+		return ret;
+	}
+	v->state = VMM_RUNNING;
+	if (metrics_configured(&v->metrics)) {
+		metrics_start_timer(&v->metrics);
+		if (metrics_flush(&v->metrics, v))
+			LOG_RL_WARN("writing metrics failed");
 	}
 	return 0;
 }
 
-/* Writes what the guest printed before it stopped, waiting for a slow
- * reader at most CONSOLE_DRAIN_TIMEOUT_MS. */
-static void final_console_drain(struct vm *vm)
+int vmm_run(struct vmm *v)
 {
-	uint64_t deadline = now_mono_us() + CONSOLE_DRAIN_TIMEOUT_MS * 1000ull;
-	for (;;) {
-		int ret = uart_drain(&vm->uart);
-		if (ret != -EAGAIN)
-			return;
-		uint64_t now = now_mono_us();
-		if (now >= deadline) {
-			LOG_WARN("console reader too slow; dropping the rest of the output");
-			return;
-		}
-		struct pollfd p = {.fd = vm->opts.console_out, .events = POLLOUT};
-		(void)poll(&p, 1, (int)((deadline - now) / 1000) + 1);
-	}
-}
-
-static void log_exit_summary(struct vm *vm)
-{
-	struct vcpu_counters t = {0};
-	for (unsigned i = 0; i < vm->nvcpus; i++) {
-		struct vcpu_counters c = vcpu_counters(&vm->vcpus[i]);
-		t.exit_io_in += c.exit_io_in;
-		t.exit_io_out += c.exit_io_out;
-		t.exit_mmio_read += c.exit_mmio_read;
-		t.exit_mmio_write += c.exit_mmio_write;
-		t.exit_other += c.exit_other;
-		t.run_interrupted += c.run_interrupted;
-	}
-	struct uart_stats u = uart_stats(&vm->uart);
-	LOG_DEBUG("exits to user space: io_in=%" PRIu64 " io_out=%" PRIu64 " mmio_read=%" PRIu64
-		  " mmio_write=%" PRIu64 " other=%" PRIu64 " interrupted=%" PRIu64
-		  "; console: %" PRIu64 " bytes out, %" PRIu64 " dropped",
-		  t.exit_io_in, t.exit_io_out, t.exit_mmio_read, t.exit_mmio_write, t.exit_other,
-		  t.run_interrupted, u.write_count, u.missed_write_count);
-	for (unsigned i = 0; i < vm->cfg.ndrives; i++) {
-		const struct vblk *b = &vm->blks[i];
-		LOG_DEBUG("block %s: reads=%" PRIu64 " (%" PRIu64 " bytes) writes=%" PRIu64
-			  " (%" PRIu64 " bytes) flushes=%" PRIu64 " execute_fails=%" PRIu64
-			  " invalid_reqs=%" PRIu64 " throttled=%" PRIu64 " queue_events=%" PRIu64
-			  " queue_faults=%" PRIu64 " bad_accesses=%" PRIu64,
-			  b->id, b->st.read_count, b->st.read_bytes, b->st.write_count,
-			  b->st.write_bytes, b->st.flush_count, b->st.execute_fails,
-			  b->st.invalid_reqs_count, b->st.rate_limiter_throttled_events,
-			  b->st.queue_event_count, b->t.st.queue_faults, b->t.st.bad_accesses);
-	}
-	for (unsigned i = 0; i < vm->cfg.nnets; i++) {
-		const struct vnet *n = &vm->nets[i];
-		LOG_DEBUG("net %s: rx_packets=%" PRIu64 " rx_bytes=%" PRIu64 " rx_fails=%" PRIu64
-			  " tx_packets=%" PRIu64 " tx_bytes=%" PRIu64 " tx_malformed=%" PRIu64
-			  " tx_spoofed_mac=%" PRIu64 " tap_read_fails=%" PRIu64
-			  " tap_write_fails=%" PRIu64 " rx_throttled=%" PRIu64 " tx_throttled=%" PRIu64
-			  " no_rx_avail_buffer=%" PRIu64 " queue_faults=%" PRIu64,
-			  n->id, n->st.rx_packets_count, n->st.rx_bytes_count, n->st.rx_fails,
-			  n->st.tx_packets_count, n->st.tx_bytes_count, n->st.tx_malformed_frames,
-			  n->st.tx_spoofed_mac_count, n->st.tap_read_fails, n->st.tap_write_fails,
-			  n->st.rx_rate_limiter_throttled, n->st.tx_rate_limiter_throttled,
-			  n->st.no_rx_avail_buffer, n->t.st.queue_faults);
-	}
-}
-
-int vm_run(struct vm *vm)
-{
-	int ret;
-	unsigned started = 0;
-
-	if ((ret = setup_events(vm))) {
-		LOG_ERR("setting up the event loop: %s", strerror(-ret));
-		vm_request_stop(vm, EXIT_GENERIC);
-		goto stop;
-	}
-	if ((ret = vcpu_signals_init())) {
-		LOG_ERR("installing the vCPU kick signal: %s", strerror(-ret));
-		vm_request_stop(vm, EXIT_GENERIC);
-		goto stop;
-	}
-	for (; started < vm->nvcpus; started++) {
-		if ((ret = vcpu_start(&vm->vcpus[started]))) {
-			LOG_ERR("starting vCPU %u: %s", started, strerror(-ret));
-			vm_request_stop(vm, EXIT_GENERIC);
-			goto stop;
-		}
-	}
-	LOG_INFO("VM started");
-	if ((ret = evl_run(&vm->evl))) {
+	int ret = evl_run(&v->evl);
+	if (ret) {
 		LOG_ERR("event loop: %s", strerror(-ret));
-		vm_request_stop(vm, EXIT_GENERIC);
+		vmm_request_stop(v, EXIT_GENERIC);
 	}
-stop:
-	for (unsigned i = 0; i < started; i++)
-		vcpu_request_stop(&vm->vcpus[i]);
-	for (unsigned i = 0; i < started; i++)
-		vcpu_join(&vm->vcpus[i]);
-	final_console_drain(vm);
-	term_restore();
-	if (vm->console_out_pollable)
-		(void)fcntl(vm->opts.console_out, F_SETFL, vm->console_out_flags);
-	log_exit_summary(vm);
-	pthread_mutex_lock(&vm->exit_lock);
-	int code = vm->exit_code_set ? vm->exit_code : EXIT_UNEXPECTED;
-	pthread_mutex_unlock(&vm->exit_lock);
-	LOG_INFO("VM stopped; exit code %d", code);
+	pthread_mutex_lock(&v->exit_lock);
+	int code = v->exit_code_set ? v->exit_code : EXIT_UNEXPECTED;
+	pthread_mutex_unlock(&v->exit_lock);
 	return code;
 }
 
-void vm_destroy(struct vm *vm)
+void vmm_shutdown(struct vmm *v)
 {
-	for (unsigned i = 0; vm->vcpus && i < vm->nvcpus; i++)
-		vcpu_destroy(&vm->vcpus[i]);
-	free(vm->vcpus);
-	vm->vcpus = NULL;
-	vm_destroy_virtio(vm);
-	evl_destroy(&vm->evl);
-	close_fd(&vm->signal_fd);
-	close_fd(&vm->stop_fd);
-	uart_destroy(&vm->uart);
-	if (vm->i8042.irq.fd >= 0)
-		i8042_destroy(&vm->i8042);
-	kvm_close(&vm->kvm);
-	gm_destroy(&vm->gm);
-	pthread_mutex_destroy(&vm->exit_lock);
+	if (v->vm) {
+		vm_stop(v->vm);
+		vm_log_counters(v->vm);
+	}
+	if (metrics_configured(&v->metrics) && metrics_flush(&v->metrics, v))
+		LOG_WARN("writing the last metrics failed");
+	if (v->api) {
+		evl_del(&v->evl, &v->src_api);
+		api_server_stop(v->api);
+		v->api = NULL;
+	}
+	if (v->vm) {
+		vm_destroy(v->vm);
+		free(v->vm);
+		v->vm = NULL;
+	}
+	metrics_destroy(&v->metrics);
+	evl_destroy(&v->evl);
+	close_fd(&v->signal_fd);
+	close_fd(&v->stop_fd);
+	config_free(&v->cfg);
+	pthread_mutex_destroy(&v->exit_lock);
 }

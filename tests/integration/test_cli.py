@@ -7,11 +7,18 @@ import pytest
 from emberlib import EXIT_ARG_PARSING, EXIT_OK, REPO, run
 
 
-def test_version():
+def test_version_is_printed_as_firecracker_prints_it():
+    # Tools split `--version` on spaces and parse the second field as the
+    # Firecracker (API) version: nothing may follow it.
     r = run(["--version"])
     assert r.rc == EXIT_OK
+    assert re.fullmatch(r"Firecracker v\d+\.\d+\.\d+\n\n", r.out), r.out
+    assert r.out.split(" ")[1].strip() == "v1.16.1"
+
+
+def test_help_names_ember_and_its_version():
     version = (REPO / "VERSION").read_text().strip()
-    assert re.fullmatch(rf"ember v{re.escape(version)}\n", r.out)
+    assert run(["--help"]).out.startswith(f"ember v{version} (Firecracker API 1.16.1)")
 
 
 def test_help_lists_every_flag():
