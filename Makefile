@@ -22,7 +22,8 @@ CPPFLAGS += -D_GNU_SOURCE -DEMBER_VERSION='"$(VERSION)"' -Isrc
 CFLAGS   ?= -O2 -g
 CFLAGS   += -std=gnu11 $(WARN) -fno-strict-aliasing -fstack-protector-strong \
             -D_FORTIFY_SOURCE=2 -MMD -MP
-LDLIBS   := -ljansson -luring -lpthread
+# The unit tests and the fuzzers link the libraries dynamically (sanitizers).
+LDLIBS   := -ljansson -luring -lseccomp -lpthread
 
 # Every ember source, by module. The unit-test build links the same objects
 # (minus main.c) with sanitizers into its own tree.
@@ -40,22 +41,67 @@ SRC_LIB     := $(SRC_COMMON) $(SRC_ARCH) $(SRC_KVM) $(SRC_MEM) $(SRC_BUS) \
                $(SRC_LOADER) $(SRC_DEV) $(SRC_VMM) $(SRC_API)
 SRC_MAIN    := src/main.c
 
-OBJ_LIB  := $(SRC_LIB:%.c=$(B)/obj/%.o)
-OBJ_MAIN := $(SRC_MAIN:%.c=$(B)/obj/%.o)
+# ---------------------------------------------------------------- build/ember
+# A static PIE, full RELRO, stripped (symbols in build/ember.debug).
+# LIBC=musl (the default with gcc): Debian's musl through
+# scripts/musl-static-pie.specs, with Debian's static libjansson, liburing
+# and libseccomp (glibc-built: src/compat/glibc_chk.c supplies the few
+# glibc-only symbols they call). LIBC=glibc (the default with clang): glibc
+# static PIE, larger, with _FORTIFY_SOURCE in effect.
+LIBC     ?= $(if $(findstring clang,$(CC)),glibc,musl)
+MULTIARCH := $(shell gcc -print-multiarch 2>/dev/null || echo x86_64-linux-gnu)
+LIBDIR   := /usr/lib/$(MULTIARCH)
+OBJDIR   := $(B)/obj-$(LIBC)
+EMBER_LDFLAGS := -Wl,-z,relro,-z,now -Wl,--gc-sections
+ifeq ($(LIBC),musl)
+EMBER_CC       := gcc -specs scripts/musl-static-pie.specs
+EMBER_CPPFLAGS := $(CPPFLAGS) -I$(B)/musl-include
+EMBER_LIBS     := $(LIBDIR)/libjansson.a $(LIBDIR)/liburing.a $(LIBDIR)/libseccomp.a
+EMBER_SRC      := $(SRC_LIB) $(SRC_MAIN) src/compat/glibc_chk.c
+MUSL_INC       := $(B)/musl-include/.ok
+else
+EMBER_CC       := $(CC)
+EMBER_CPPFLAGS := $(CPPFLAGS)
+EMBER_LDFLAGS  += -static-pie
+EMBER_LIBS     := -ljansson -luring -lseccomp -lpthread
+EMBER_SRC      := $(SRC_LIB) $(SRC_MAIN)
+MUSL_INC       :=
+endif
+EMBER_CFLAGS := $(CFLAGS) -fPIE -ffunction-sections -fdata-sections
+OBJ_EMBER    := $(EMBER_SRC:%.c=$(OBJDIR)/%.o)
 
 .PHONY: all
 all: $(B)/ember
 
-$(B)/ember: $(OBJ_LIB) $(OBJ_MAIN)
-	@echo "  LD      $@"
-	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+$(B)/ember: $(B)/ember.debug
+	@echo "  STRIP   $@"
+	$(Q)strip -o $@ $<
 
-$(B)/obj/%.o: %.c Makefile VERSION
+# Relink when LIBC changes: this file names the C library of the last link.
+LIBC_STAMP := $(B)/.libc
+$(shell mkdir -p $(B); [ "$$(cat $(LIBC_STAMP) 2>/dev/null)" = "$(LIBC)" ] || \
+	echo "$(LIBC)" > $(LIBC_STAMP))
+
+$(B)/ember.debug: $(OBJ_EMBER) $(LIBC_STAMP)
+	@echo "  LD      $@ ($(LIBC))"
+	$(Q)$(EMBER_CC) -fPIE $(EMBER_LDFLAGS) -o $@ $(OBJ_EMBER) $(EMBER_LIBS)
+
+$(OBJDIR)/%.o: %.c Makefile VERSION $(MUSL_INC)
 	@mkdir -p $(dir $@)
 	@echo "  CC      $<"
-	$(Q)$(CC) $(CPPFLAGS) $(CFLAGS) -c -o $@ $<
+	$(Q)$(EMBER_CC) $(EMBER_CPPFLAGS) $(EMBER_CFLAGS) -c -o $@ $<
 
--include $(OBJ_LIB:.o=.d) $(OBJ_MAIN:.o=.d)
+# musl's include path with just the non-libc headers ember needs from
+# Debian's tree: the libraries' and the kernel's (UAPI) headers.
+$(B)/musl-include/.ok: Makefile
+	@mkdir -p $(dir $@)
+	$(Q)for h in jansson.h jansson_config.h liburing.h liburing seccomp.h \
+		seccomp-syscalls.h linux asm-generic video; do \
+		ln -sfn /usr/include/$$h $(B)/musl-include/$$h; done
+	$(Q)ln -sfn /usr/include/$(MULTIARCH)/asm $(B)/musl-include/asm
+	@touch $@
+
+-include $(OBJ_EMBER:.o=.d)
 
 include tests/unit/unit.mk
 include tests/guest/guest.mk
@@ -89,4 +135,5 @@ demo: $(DEPS_STAMP)
 
 .PHONY: clean
 clean:
-	rm -rf $(B)/obj $(B)/unit $(B)/ember $(B)/testguest* $(B)/guest
+	rm -rf $(B)/obj-* $(B)/musl-include $(B)/unit $(B)/fuzz $(B)/ember $(B)/ember.debug \
+		$(B)/testguest* $(B)/guest
