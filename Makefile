@@ -37,8 +37,11 @@ SRC_DEV     := $(wildcard src/devices/*.c) $(wildcard src/devices/legacy/*.c) \
                $(wildcard src/devices/virtio/*.c)
 SRC_VMM     := $(wildcard src/vmm/*.c)
 SRC_API     := $(wildcard src/api/*.c)
+SRC_SECCOMP := $(wildcard src/seccomp/*.c)
+# ember's seccomp filters, compiled to BPF at build time (tools/seccomp-gen.c).
+SRC_GEN     := $(B)/gen/seccomp_bpf.c
 SRC_LIB     := $(SRC_COMMON) $(SRC_ARCH) $(SRC_KVM) $(SRC_MEM) $(SRC_BUS) \
-               $(SRC_LOADER) $(SRC_DEV) $(SRC_VMM) $(SRC_API)
+               $(SRC_LOADER) $(SRC_DEV) $(SRC_VMM) $(SRC_API) $(SRC_SECCOMP) $(SRC_GEN)
 SRC_MAIN    := src/main.c
 
 # ---------------------------------------------------------------- build/ember
@@ -90,6 +93,33 @@ $(OBJDIR)/%.o: %.c Makefile VERSION $(MUSL_INC)
 	@mkdir -p $(dir $@)
 	@echo "  CC      $<"
 	$(Q)$(EMBER_CC) $(EMBER_CPPFLAGS) $(EMBER_CFLAGS) -c -o $@ $<
+
+# The seccomp filters: a host tool compiles src/seccomp/rules.c with
+# libseccomp and writes the BPF programs as C arrays.
+SECCOMP_GEN_SRC := tools/seccomp-gen.c src/seccomp/rules.c src/seccomp/compile.c \
+                   src/common/util.c
+$(B)/tools/seccomp-gen: $(SECCOMP_GEN_SRC) src/seccomp/rules.h src/seccomp/compile.h
+	@mkdir -p $(dir $@)
+	@echo "  HOSTCC  $@"
+	$(Q)gcc $(CPPFLAGS) -std=gnu11 $(WARN) -O1 -o $@ $(SECCOMP_GEN_SRC) -lseccomp
+
+$(SRC_GEN): $(B)/tools/seccomp-gen
+	@mkdir -p $(dir $@)
+	@echo "  GEN     $@"
+	$(Q)$< $@ > $(B)/gen/seccomp-summary.txt
+	$(Q)$< --json $(B)/gen/seccomp.json
+
+# build/ember-testhooks: ember with test-only hooks (EMBER_SECCOMP_SELFTEST
+# makes a thread break its filter on purpose), for the seccomp tests.
+$(B)/ember-testhooks: $(filter-out $(OBJDIR)/src/seccomp/seccomp.o,$(OBJ_EMBER)) \
+		$(OBJDIR)/testhooks/seccomp.o $(LIBC_STAMP)
+	@echo "  LD      $@ ($(LIBC), test hooks)"
+	$(Q)$(EMBER_CC) -fPIE $(EMBER_LDFLAGS) -o $@ $(filter %.o,$^) $(EMBER_LIBS)
+
+$(OBJDIR)/testhooks/seccomp.o: src/seccomp/seccomp.c Makefile $(MUSL_INC)
+	@mkdir -p $(dir $@)
+	@echo "  CC      $< (test hooks)"
+	$(Q)$(EMBER_CC) $(EMBER_CPPFLAGS) $(EMBER_CFLAGS) -DEMBER_TEST_HOOKS -c -o $@ $<
 
 # musl's include path with just the non-libc headers ember needs from
 # Debian's tree: the libraries' and the kernel's (UAPI) headers.

@@ -9,7 +9,11 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <jansson.h>
+#include <time.h>
+
 #include "api/api.h"
+#include "seccomp/seccomp.h"
 #include "common/exit_codes.h"
 #include "common/log.h"
 #include "common/version.h"
@@ -95,8 +99,10 @@ static const char usage[] =
 	"  --boot-timer              add the boot-timer device (guest writes 123 to 0xc0000000)\n"
 	"  --boot-protocol P         auto (default: PVH when the kernel has a PVH note),\n"
 	"                            linux (64-bit Linux boot protocol) or pvh\n"
-	"  --no-seccomp, --seccomp-filter FILE, --mmds-size-limit N, --start-time-us T,\n"
-	"  --start-time-cpu-us T, --parent-cpu-time-us T: Firecracker's, see README.md\n"
+	"  --no-seccomp              run without the seccomp filters (debugging only)\n"
+	"  --seccomp-filter FILE     use the filters in FILE (docs/seccomp.md)\n"
+	"  --mmds-size-limit N, --start-time-us T, --start-time-cpu-us T,\n"
+	"  --parent-cpu-time-us T    Firecracker's, see README.md\n"
 	"  --version                 print the Firecracker API version (as Firecracker does)\n"
 	"  --help                    print this help and exit\n"
 	"\n"
@@ -199,7 +205,6 @@ static int parse_args(int argc, char **argv, struct args *a)
 			      : a->metadata	     ? "--metadata (MMDS)"
 			      : a->snapshot_version  ? "--snapshot-version (snapshots)"
 			      : a->describe_snapshot ? "--describe-snapshot (snapshots)"
-			      : a->seccomp_filter    ? "--seccomp-filter (custom filters)"
 						     : NULL;
 	if (missing) {
 		report("%s is not supported by this version of ember", missing);
@@ -394,6 +399,20 @@ int main(int argc, char **argv)
 		return EXIT_ARG_PARSING;
 	opts.boot_timer = a.boot_timer;
 	install_signal_handlers();
+	/* What the filtered threads must not need to do later: read the
+	 * timezone, seed jansson's hash tables. */
+	tzset();
+	json_object_seed(0);
+	if (a.no_seccomp) {
+		seccomp_disable();
+	} else if (a.seccomp_filter && seccomp_load_file(a.seccomp_filter, err, sizeof(err))) {
+		report("--seccomp-filter: %s", err);
+		return EXIT_BAD_CONFIG;
+	}
+	if (seccomp_enabled() && seccomp_install_sigsys()) {
+		report("cannot install the SIGSYS handler");
+		return EXIT_GENERIC;
+	}
 	if (vmm_block_stop_signals()) {
 		report("cannot block the stop signals");
 		return EXIT_GENERIC;

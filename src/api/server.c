@@ -18,6 +18,7 @@
 #include "api/http.h"
 #include "api/routes.h"
 #include "common/log.h"
+#include "seccomp/seccomp.h"
 
 /* An answer can be large (GET /vm/config); requests are bounded by the
  * limits. Each connection's buffers are sized for one request plus one
@@ -41,7 +42,8 @@ struct conn {
 };
 
 struct api_server {
-	int listen_fd, epfd, stop_fd, vmm_fd, reply_fd;
+	int listen_fd, epfd, stop_fd, vmm_fd, reply_fd, ready_fd;
+	int start_status; /* the API thread's seccomp result, before ready_fd */
 	char *sock_path;
 	pthread_t thread;
 	bool thread_started;
@@ -503,6 +505,14 @@ static void *api_thread(void *arg)
 
 	pthread_setname_np(pthread_self(), "api");
 	log_set_thread_name("api");
+	/* The filter goes on before the first client byte is read; the
+	 * starter waits to hear that it did. */
+	int ret = seccomp_apply(SECCOMP_API);
+	uint64_t one = 1;
+	s->start_status = ret;
+	if (write(s->ready_fd, &one, sizeof(one)) < 0 || ret)
+		return NULL;
+	seccomp_test_violation(SECCOMP_API);
 	for (;;) {
 		int n = epoll_wait(s->epfd, evs, ARRAY_SIZE(evs), -1);
 		if (n < 0) {
@@ -592,6 +602,7 @@ static void server_free(struct api_server *s)
 	close_fd(&s->stop_fd);
 	close_fd(&s->vmm_fd);
 	close_fd(&s->reply_fd);
+	close_fd(&s->ready_fd);
 	free(s->sock_path);
 	pthread_mutex_destroy(&s->lock);
 	free(s);
@@ -607,7 +618,7 @@ int api_server_start(struct api_server **out, const char *sock_path, const struc
 		snprintf(err, errlen, "out of memory");
 		return -ENOMEM;
 	}
-	s->listen_fd = s->epfd = s->stop_fd = s->vmm_fd = s->reply_fd = -1;
+	s->listen_fd = s->epfd = s->stop_fd = s->vmm_fd = s->reply_fd = s->ready_fd = -1;
 	pthread_mutex_init(&s->lock, NULL);
 	s->lim = *lim;
 	if (!s->lim.max_conns)
@@ -621,8 +632,9 @@ int api_server_start(struct api_server **out, const char *sock_path, const struc
 	s->stop_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
 	s->vmm_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
 	s->reply_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+	s->ready_fd = eventfd(0, EFD_CLOEXEC); /* blocking: the starter waits on it */
 	if (!s->conns || !s->sock_path || s->epfd < 0 || s->stop_fd < 0 || s->vmm_fd < 0 ||
-	    s->reply_fd < 0) {
+	    s->reply_fd < 0 || s->ready_fd < 0) {
 		snprintf(err, errlen, "API server: %s", strerror(errno ? errno : ENOMEM));
 		ret = -ENOMEM;
 		goto fail;
@@ -641,6 +653,15 @@ int api_server_start(struct api_server **out, const char *sock_path, const struc
 		goto fail_unlink;
 	}
 	s->thread_started = true;
+	uint64_t x;
+	if (read(s->ready_fd, &x, sizeof(x)) != sizeof(x) || s->start_status) {
+		ret = s->start_status ? s->start_status : -EIO;
+		snprintf(err, errlen, "API thread: cannot install its seccomp filter: %s",
+			 strerror(-ret));
+		pthread_join(s->thread, NULL);
+		s->thread_started = false;
+		goto fail_unlink;
+	}
 	*out = s;
 	return 0;
 fail_unlink:

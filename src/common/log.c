@@ -109,6 +109,11 @@ void log_set_thread_name(const char *name)
 	snprintf(thread_name, sizeof(thread_name), "%s", name);
 }
 
+const char *log_thread_name(void)
+{
+	return thread_name;
+}
+
 void log_close(void)
 {
 	int fd = __atomic_exchange_n(&lg.fd, -1, __ATOMIC_ACQ_REL);

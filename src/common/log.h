@@ -47,6 +47,8 @@ int log_set_module(const char *prefix) WUR;
 int log_set_path(const char *path) WUR;
 /* The name shown for the calling thread: "main", "api", "vcpu 0". */
 void log_set_thread_name(const char *name);
+/* That name (async-signal-safe: a thread-local buffer). */
+const char *log_thread_name(void);
 /* Flush and close the target (at exit). */
 void log_close(void);
 

@@ -11,6 +11,7 @@
 #include "arch/x86_64/vcpu_setup.h"
 #include "common/exit_codes.h"
 #include "common/log.h"
+#include "seccomp/seccomp.h"
 
 #define VCPU_CONTINUE (-1)
 
@@ -19,9 +20,14 @@ static void kick_handler(int sig)
 	(void)sig; /* its only job is to make KVM_RUN return -EINTR */
 }
 
+/* Firecracker's number too; the same in glibc (SIGRTMIN+1) and musl
+ * (SIGRTMIN), and fixed because the seccomp filters name it. */
+#define VCPU_KICK_SIGNAL 35
+
 int vcpu_signal_number(void)
 {
-	return SIGRTMIN;
+	BUG_ON(VCPU_KICK_SIGNAL < SIGRTMIN || VCPU_KICK_SIGNAL > SIGRTMAX);
+	return VCPU_KICK_SIGNAL;
 }
 
 int vcpu_signals_init(void)
@@ -265,6 +271,14 @@ static void *vcpu_thread(void *arg)
 	snprintf(name, sizeof(name), "vcpu %u", v->id);
 	pthread_setname_np(pthread_self(), name);
 	log_set_thread_name(name);
+	/* Before anything the guest can influence. */
+	int ret = seccomp_apply(SECCOMP_VCPU);
+	if (ret) {
+		LOG_ERR("vCPU %u: cannot install its seccomp filter: %s", v->id, strerror(-ret));
+		v->env->stop_vm(v->env->opaque, EXIT_GENERIC);
+		goto out;
+	}
+	seccomp_test_violation(SECCOMP_VCPU);
 
 	while (!__atomic_load_n(&v->stop, __ATOMIC_ACQUIRE) && park_if_paused(v)) {
 		if (ioctl(v->fd, KVM_RUN, 0) < 0) {
@@ -284,6 +298,7 @@ static void *vcpu_thread(void *arg)
 			break;
 		}
 	}
+out:
 	/* A pauser waiting for this thread must not wait for ever. */
 	pthread_mutex_lock(&v->pause_lock);
 	v->paused = true;

@@ -16,6 +16,7 @@
 #include "api/api.h"
 #include "common/exit_codes.h"
 #include "common/log.h"
+#include "seccomp/seccomp.h"
 #include "vmm/controller.h"
 
 static void stop_signal_set(sigset_t *set)
@@ -166,6 +167,14 @@ int vmm_boot(struct vmm *v, char *err, size_t errlen)
 		return ret;
 	}
 	v->state = VMM_RUNNING;
+	/* The VM is built: from here the VMM thread needs only its allowlist. */
+	if ((ret = seccomp_apply(SECCOMP_VMM))) {
+		snprintf(err, errlen, "cannot install the VMM thread's seccomp filter: %s",
+			 strerror(-ret));
+		vmm_request_stop(v, EXIT_GENERIC);
+		return EXIT_GENERIC;
+	}
+	seccomp_test_violation(SECCOMP_VMM);
 	if (metrics_configured(&v->metrics)) {
 		metrics_start_timer(&v->metrics);
 		if (metrics_flush(&v->metrics, v))
