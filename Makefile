@@ -134,11 +134,13 @@ $(B)/musl-include/.ok: Makefile
 -include $(OBJ_EMBER:.o=.d)
 
 include tests/unit/unit.mk
+include src/jailer/jailer.mk
 include tests/guest/guest.mk
 include scripts/guest-linux.mk
 include tests/integration/integration.mk
 include bench/bench.mk
 include fuzz/fuzz.mk
+include scripts/lint.mk
 
 # ---------------------------------------------------------------- set-up
 DEPS_STAMP := $(B)/.deps-ok

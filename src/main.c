@@ -13,16 +13,16 @@
 #include <time.h>
 
 #include "api/api.h"
-#include "seccomp/seccomp.h"
 #include "common/exit_codes.h"
 #include "common/log.h"
 #include "common/version.h"
+#include "seccomp/seccomp.h"
 #include "vmm/config.h"
 #include "vmm/term.h"
 #include "vmm/vmm.h"
 
 #define DEFAULT_API_SOCK "/run/firecracker.socket"
-#define ID_MAX 64
+#define ID_MAX		 64
 
 struct args {
 	const char *api_sock;
@@ -36,78 +36,99 @@ struct args {
 	const char *max_payload, *mmds_size_limit;
 	const char *start_time_us, *start_time_cpu_us, *parent_cpu_time_us;
 	const char *seccomp_filter, *metadata, *describe_snapshot;
-	bool no_api, show_level, show_log_origin, boot_timer, help, version, no_seccomp,
-		enable_pci, snapshot_version;
+	bool no_api, show_level, show_log_origin, boot_timer, help, version, no_seccomp, enable_pci,
+	    snapshot_version;
 };
 
 enum {
-	OPT_API_SOCK = 1, OPT_ID, OPT_CONFIG_FILE, OPT_NO_API, OPT_LOG_PATH, OPT_LEVEL,
-	OPT_MODULE, OPT_SHOW_LEVEL, OPT_SHOW_LOG_ORIGIN, OPT_BOOT_TIMER, OPT_VERSION, OPT_HELP,
-	OPT_BOOT_PROTOCOL, OPT_METRICS_PATH, OPT_MAX_PAYLOAD, OPT_MMDS_SIZE_LIMIT, OPT_START_TIME_US,
-	OPT_START_TIME_CPU_US, OPT_PARENT_CPU_TIME_US, OPT_SECCOMP_FILTER, OPT_NO_SECCOMP,
-	OPT_METADATA, OPT_ENABLE_PCI, OPT_SNAPSHOT_VERSION, OPT_DESCRIBE_SNAPSHOT, OPT_COUNT
+	OPT_API_SOCK = 1,
+	OPT_ID,
+	OPT_CONFIG_FILE,
+	OPT_NO_API,
+	OPT_LOG_PATH,
+	OPT_LEVEL,
+	OPT_MODULE,
+	OPT_SHOW_LEVEL,
+	OPT_SHOW_LOG_ORIGIN,
+	OPT_BOOT_TIMER,
+	OPT_VERSION,
+	OPT_HELP,
+	OPT_BOOT_PROTOCOL,
+	OPT_METRICS_PATH,
+	OPT_MAX_PAYLOAD,
+	OPT_MMDS_SIZE_LIMIT,
+	OPT_START_TIME_US,
+	OPT_START_TIME_CPU_US,
+	OPT_PARENT_CPU_TIME_US,
+	OPT_SECCOMP_FILTER,
+	OPT_NO_SECCOMP,
+	OPT_METADATA,
+	OPT_ENABLE_PCI,
+	OPT_SNAPSHOT_VERSION,
+	OPT_DESCRIBE_SNAPSHOT,
+	OPT_COUNT
 };
 
 static const struct option long_opts[] = {
-	{"api-sock", required_argument, NULL, OPT_API_SOCK},
-	{"id", required_argument, NULL, OPT_ID},
-	{"config-file", required_argument, NULL, OPT_CONFIG_FILE},
-	{"no-api", no_argument, NULL, OPT_NO_API},
-	{"log-path", required_argument, NULL, OPT_LOG_PATH},
-	{"level", required_argument, NULL, OPT_LEVEL},
-	{"module", required_argument, NULL, OPT_MODULE},
-	{"show-level", no_argument, NULL, OPT_SHOW_LEVEL},
-	{"show-log-origin", no_argument, NULL, OPT_SHOW_LOG_ORIGIN},
-	{"boot-timer", no_argument, NULL, OPT_BOOT_TIMER},
-	{"version", no_argument, NULL, OPT_VERSION},
-	{"help", no_argument, NULL, OPT_HELP},
-	{"boot-protocol", required_argument, NULL, OPT_BOOT_PROTOCOL},
-	{"metrics-path", required_argument, NULL, OPT_METRICS_PATH},
-	{"http-api-max-payload-size", required_argument, NULL, OPT_MAX_PAYLOAD},
-	{"mmds-size-limit", required_argument, NULL, OPT_MMDS_SIZE_LIMIT},
-	{"start-time-us", required_argument, NULL, OPT_START_TIME_US},
-	{"start-time-cpu-us", required_argument, NULL, OPT_START_TIME_CPU_US},
-	{"parent-cpu-time-us", required_argument, NULL, OPT_PARENT_CPU_TIME_US},
-	{"seccomp-filter", required_argument, NULL, OPT_SECCOMP_FILTER},
-	{"no-seccomp", no_argument, NULL, OPT_NO_SECCOMP},
-	{"metadata", required_argument, NULL, OPT_METADATA},
-	{"enable-pci", no_argument, NULL, OPT_ENABLE_PCI},
-	{"snapshot-version", no_argument, NULL, OPT_SNAPSHOT_VERSION},
-	{"describe-snapshot", required_argument, NULL, OPT_DESCRIBE_SNAPSHOT},
-	{NULL, 0, NULL, 0},
+    {"api-sock", required_argument, NULL, OPT_API_SOCK},
+    {"id", required_argument, NULL, OPT_ID},
+    {"config-file", required_argument, NULL, OPT_CONFIG_FILE},
+    {"no-api", no_argument, NULL, OPT_NO_API},
+    {"log-path", required_argument, NULL, OPT_LOG_PATH},
+    {"level", required_argument, NULL, OPT_LEVEL},
+    {"module", required_argument, NULL, OPT_MODULE},
+    {"show-level", no_argument, NULL, OPT_SHOW_LEVEL},
+    {"show-log-origin", no_argument, NULL, OPT_SHOW_LOG_ORIGIN},
+    {"boot-timer", no_argument, NULL, OPT_BOOT_TIMER},
+    {"version", no_argument, NULL, OPT_VERSION},
+    {"help", no_argument, NULL, OPT_HELP},
+    {"boot-protocol", required_argument, NULL, OPT_BOOT_PROTOCOL},
+    {"metrics-path", required_argument, NULL, OPT_METRICS_PATH},
+    {"http-api-max-payload-size", required_argument, NULL, OPT_MAX_PAYLOAD},
+    {"mmds-size-limit", required_argument, NULL, OPT_MMDS_SIZE_LIMIT},
+    {"start-time-us", required_argument, NULL, OPT_START_TIME_US},
+    {"start-time-cpu-us", required_argument, NULL, OPT_START_TIME_CPU_US},
+    {"parent-cpu-time-us", required_argument, NULL, OPT_PARENT_CPU_TIME_US},
+    {"seccomp-filter", required_argument, NULL, OPT_SECCOMP_FILTER},
+    {"no-seccomp", no_argument, NULL, OPT_NO_SECCOMP},
+    {"metadata", required_argument, NULL, OPT_METADATA},
+    {"enable-pci", no_argument, NULL, OPT_ENABLE_PCI},
+    {"snapshot-version", no_argument, NULL, OPT_SNAPSHOT_VERSION},
+    {"describe-snapshot", required_argument, NULL, OPT_DESCRIBE_SNAPSHOT},
+    {NULL, 0, NULL, 0},
 };
 
 static const char usage[] =
-	"ember v" EMBER_VERSION " (Firecracker API " EMBER_FC_API_VERSION ")\n"
-	"\n"
-	"Usage: ember [OPTIONS]\n"
-	"\n"
-	"A KVM virtual machine monitor for microVMs, driven like Firecracker.\n"
-	"\n"
-	"  --config-file PATH        boot the VM described by this Firecracker-style JSON file\n"
-	"  --no-api                  run without the API socket (needs --config-file)\n"
-	"  --api-sock PATH           API socket path (default " DEFAULT_API_SOCK ")\n"
-	"  --http-api-max-payload-size N  largest API request body (default 51200)\n"
-	"  --metrics-path PATH       write metrics (JSON lines) to this file or named pipe\n"
-	"  --id ID                   instance id, 1-64 of [A-Za-z0-9-] (default "
-	"anonymous-instance)\n"
-	"  --log-path PATH           log to this file or named pipe instead of stdout\n"
-	"  --level LEVEL             Error, Warning, Info (default), Debug, Trace or Off\n"
-	"  --module PREFIX           only log messages from source files with this prefix\n"
-	"  --show-level              add the level to each log line\n"
-	"  --show-log-origin         add file:line to each log line\n"
-	"  --boot-timer              add the boot-timer device (guest writes 123 to 0xc0000000)\n"
-	"  --boot-protocol P         auto (default: PVH when the kernel has a PVH note),\n"
-	"                            linux (64-bit Linux boot protocol) or pvh\n"
-	"  --no-seccomp              run without the seccomp filters (debugging only)\n"
-	"  --seccomp-filter FILE     use the filters in FILE (docs/seccomp.md)\n"
-	"  --mmds-size-limit N, --start-time-us T, --start-time-cpu-us T,\n"
-	"  --parent-cpu-time-us T    Firecracker's, see README.md\n"
-	"  --version                 print the Firecracker API version (as Firecracker does)\n"
-	"  --help                    print this help and exit\n"
-	"\n"
-	"Exit codes: 0 the guest stopped (reset or shutdown), 1 runtime error, 2 unexpected\n"
-	"error, 152 bad configuration, 153 bad arguments; see README.md.\n";
+    "ember v" EMBER_VERSION " (Firecracker API " EMBER_FC_API_VERSION ")\n"
+    "\n"
+    "Usage: ember [OPTIONS]\n"
+    "\n"
+    "A KVM virtual machine monitor for microVMs, driven like Firecracker.\n"
+    "\n"
+    "  --config-file PATH        boot the VM described by this Firecracker-style JSON file\n"
+    "  --no-api                  run without the API socket (needs --config-file)\n"
+    "  --api-sock PATH           API socket path (default " DEFAULT_API_SOCK ")\n"
+    "  --http-api-max-payload-size N  largest API request body (default 51200)\n"
+    "  --metrics-path PATH       write metrics (JSON lines) to this file or named pipe\n"
+    "  --id ID                   instance id, 1-64 of [A-Za-z0-9-] (default "
+    "anonymous-instance)\n"
+    "  --log-path PATH           log to this file or named pipe instead of stdout\n"
+    "  --level LEVEL             Error, Warning, Info (default), Debug, Trace or Off\n"
+    "  --module PREFIX           only log messages from source files with this prefix\n"
+    "  --show-level              add the level to each log line\n"
+    "  --show-log-origin         add file:line to each log line\n"
+    "  --boot-timer              add the boot-timer device (guest writes 123 to 0xc0000000)\n"
+    "  --boot-protocol P         auto (default: PVH when the kernel has a PVH note),\n"
+    "                            linux (64-bit Linux boot protocol) or pvh\n"
+    "  --no-seccomp              run without the seccomp filters (debugging only)\n"
+    "  --seccomp-filter FILE     use the filters in FILE (docs/seccomp.md)\n"
+    "  --mmds-size-limit N, --start-time-us T, --start-time-cpu-us T,\n"
+    "  --parent-cpu-time-us T    Firecracker's, see README.md\n"
+    "  --version                 print the Firecracker API version (as Firecracker does)\n"
+    "  --help                    print this help and exit\n"
+    "\n"
+    "Exit codes: 0 the guest stopped (reset or shutdown), 1 runtime error, 2 unexpected\n"
+    "error, 152 bad configuration, 153 bad arguments; see README.md.\n";
 
 static bool log_to_file;
 
@@ -148,7 +169,8 @@ static int parse_args(int argc, char **argv, struct args *a)
 	opterr = 0;
 	while ((c = getopt_long_only(argc, argv, "", long_opts, NULL)) != -1) {
 		if (c == '?' || c == ':') {
-			report("unknown or incomplete argument '%s' (see --help)", argv[optind - 1]);
+			report("unknown or incomplete argument '%s' (see --help)",
+			       argv[optind - 1]);
 			return -1;
 		}
 		if (seen[c]) {
@@ -157,31 +179,81 @@ static int parse_args(int argc, char **argv, struct args *a)
 		}
 		seen[c] = true;
 		switch (c) {
-		case OPT_API_SOCK: a->api_sock = optarg; break;
-		case OPT_ID: a->id = optarg; break;
-		case OPT_CONFIG_FILE: a->config_file = optarg; break;
-		case OPT_NO_API: a->no_api = true; break;
-		case OPT_LOG_PATH: a->log_path = optarg; break;
-		case OPT_LEVEL: a->level = optarg; break;
-		case OPT_MODULE: a->module = optarg; break;
-		case OPT_SHOW_LEVEL: a->show_level = true; break;
-		case OPT_SHOW_LOG_ORIGIN: a->show_log_origin = true; break;
-		case OPT_BOOT_TIMER: a->boot_timer = true; break;
-		case OPT_VERSION: a->version = true; break;
-		case OPT_HELP: a->help = true; break;
-		case OPT_BOOT_PROTOCOL: a->boot_protocol = optarg; break;
-		case OPT_METRICS_PATH: a->metrics_path = optarg; break;
-		case OPT_MAX_PAYLOAD: a->max_payload = optarg; break;
-		case OPT_MMDS_SIZE_LIMIT: a->mmds_size_limit = optarg; break;
-		case OPT_START_TIME_US: a->start_time_us = optarg; break;
-		case OPT_START_TIME_CPU_US: a->start_time_cpu_us = optarg; break;
-		case OPT_PARENT_CPU_TIME_US: a->parent_cpu_time_us = optarg; break;
-		case OPT_SECCOMP_FILTER: a->seccomp_filter = optarg; break;
-		case OPT_NO_SECCOMP: a->no_seccomp = true; break;
-		case OPT_METADATA: a->metadata = optarg; break;
-		case OPT_ENABLE_PCI: a->enable_pci = true; break;
-		case OPT_SNAPSHOT_VERSION: a->snapshot_version = true; break;
-		case OPT_DESCRIBE_SNAPSHOT: a->describe_snapshot = optarg; break;
+		case OPT_API_SOCK:
+			a->api_sock = optarg;
+			break;
+		case OPT_ID:
+			a->id = optarg;
+			break;
+		case OPT_CONFIG_FILE:
+			a->config_file = optarg;
+			break;
+		case OPT_NO_API:
+			a->no_api = true;
+			break;
+		case OPT_LOG_PATH:
+			a->log_path = optarg;
+			break;
+		case OPT_LEVEL:
+			a->level = optarg;
+			break;
+		case OPT_MODULE:
+			a->module = optarg;
+			break;
+		case OPT_SHOW_LEVEL:
+			a->show_level = true;
+			break;
+		case OPT_SHOW_LOG_ORIGIN:
+			a->show_log_origin = true;
+			break;
+		case OPT_BOOT_TIMER:
+			a->boot_timer = true;
+			break;
+		case OPT_VERSION:
+			a->version = true;
+			break;
+		case OPT_HELP:
+			a->help = true;
+			break;
+		case OPT_BOOT_PROTOCOL:
+			a->boot_protocol = optarg;
+			break;
+		case OPT_METRICS_PATH:
+			a->metrics_path = optarg;
+			break;
+		case OPT_MAX_PAYLOAD:
+			a->max_payload = optarg;
+			break;
+		case OPT_MMDS_SIZE_LIMIT:
+			a->mmds_size_limit = optarg;
+			break;
+		case OPT_START_TIME_US:
+			a->start_time_us = optarg;
+			break;
+		case OPT_START_TIME_CPU_US:
+			a->start_time_cpu_us = optarg;
+			break;
+		case OPT_PARENT_CPU_TIME_US:
+			a->parent_cpu_time_us = optarg;
+			break;
+		case OPT_SECCOMP_FILTER:
+			a->seccomp_filter = optarg;
+			break;
+		case OPT_NO_SECCOMP:
+			a->no_seccomp = true;
+			break;
+		case OPT_METADATA:
+			a->metadata = optarg;
+			break;
+		case OPT_ENABLE_PCI:
+			a->enable_pci = true;
+			break;
+		case OPT_SNAPSHOT_VERSION:
+			a->snapshot_version = true;
+			break;
+		case OPT_DESCRIBE_SNAPSHOT:
+			a->describe_snapshot = optarg;
+			break;
 		}
 	}
 	if (optind < argc) {
@@ -236,8 +308,9 @@ static int setup_logger(const struct args *a, const struct logger_cfg *l)
 	log_set_instance_id(a->id);
 	if (a->level) {
 		if (log_parse_level(a->level, &level)) {
-			report("--level: '%s' is not one of Error, Warning, Info, Debug, Trace, Off",
-			       a->level);
+			report(
+			    "--level: '%s' is not one of Error, Warning, Info, Debug, Trace, Off",
+			    a->level);
 			return EXIT_ARG_PARSING;
 		}
 		log_set_level(level);
@@ -268,11 +341,11 @@ static void fatal_signal(int sig)
 		int sig, code;
 		const char *msg;
 	} map[] = {
-		{SIGBUS, EXIT_SIGBUS, "ember: fatal signal SIGBUS\n"},
-		{SIGSEGV, EXIT_SIGSEGV, "ember: fatal signal SIGSEGV\n"},
-		{SIGXFSZ, EXIT_SIGXFSZ, "ember: fatal signal SIGXFSZ\n"},
-		{SIGXCPU, EXIT_SIGXCPU, "ember: fatal signal SIGXCPU\n"},
-		{SIGILL, EXIT_SIGILL, "ember: fatal signal SIGILL\n"},
+	    {SIGBUS, EXIT_SIGBUS, "ember: fatal signal SIGBUS\n"},
+	    {SIGSEGV, EXIT_SIGSEGV, "ember: fatal signal SIGSEGV\n"},
+	    {SIGXFSZ, EXIT_SIGXFSZ, "ember: fatal signal SIGXFSZ\n"},
+	    {SIGXCPU, EXIT_SIGXCPU, "ember: fatal signal SIGXCPU\n"},
+	    {SIGILL, EXIT_SIGILL, "ember: fatal signal SIGILL\n"},
 	};
 	term_restore();
 	for (size_t i = 0; i < ARRAY_SIZE(map); i++) {
@@ -372,8 +445,8 @@ int main(int argc, char **argv)
 {
 	struct args a;
 	struct vm_config cfg;
-	struct vm_opts opts = {.kvm_path = "/dev/kvm", .console_in = STDIN_FILENO,
-			       .console_out = STDOUT_FILENO};
+	struct vm_opts opts = {
+	    .kvm_path = "/dev/kvm", .console_in = STDIN_FILENO, .console_out = STDOUT_FILENO};
 	struct vmm vmm;
 	uint64_t start_us, start_cpu_us, n;
 	char err[1024];
@@ -436,7 +509,8 @@ int main(int argc, char **argv)
 		config_free(&cfg);
 		return EXIT_GENERIC;
 	}
-	if (a.metrics_path && (code = metrics_set_path(&vmm.metrics, a.metrics_path, false, NULL))) {
+	if (a.metrics_path &&
+	    (code = metrics_set_path(&vmm.metrics, a.metrics_path, false, NULL))) {
 		report("--metrics-path: cannot open '%s': %s", a.metrics_path, strerror(-code));
 		code = EXIT_GENERIC;
 		goto out;

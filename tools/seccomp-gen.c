@@ -42,8 +42,9 @@ static int write_json(const char *path)
 	fprintf(f, "{\n");
 	for (int t = 0; t < SECCOMP_THREADS; t++) {
 		const struct sc_list *l = &seccomp_lists[t];
-		fprintf(f, "  \"%s\": {\n    \"default_action\": \"trap\",\n"
-			   "    \"filter_action\": \"allow\",\n    \"filter\": [\n",
+		fprintf(f,
+			"  \"%s\": {\n    \"default_action\": \"trap\",\n"
+			"    \"filter_action\": \"allow\",\n    \"filter\": [\n",
 			l->name);
 		for (size_t i = 0; i < l->nrules; i++) {
 			const struct sc_rule *r = &l->rules[i];
@@ -52,14 +53,15 @@ static int write_json(const char *path)
 				fprintf(f, ", \"args\": [");
 				for (unsigned k = 0; k < r->nargs; k++) {
 					const struct sc_arg *a = &r->args[k];
-					fprintf(f, "%s{\"index\": %u, \"type\": \"qword\", ", k ? ", " : "",
-						a->index);
+					fprintf(f, "%s{\"index\": %u, \"type\": \"qword\", ",
+						k ? ", " : "", a->index);
 					if (a->op == SC_MASKED_EQ)
 						fprintf(f, "\"op\": {\"masked_eq\": %llu}",
 							(unsigned long long)a->mask);
 					else
 						fprintf(f, "\"op\": \"%s\"", op_name(a->op));
-					fprintf(f, ", \"val\": %llu}", (unsigned long long)a->value);
+					fprintf(f, ", \"val\": %llu}",
+						(unsigned long long)a->value);
 				}
 				fprintf(f, "]");
 			}
@@ -106,13 +108,14 @@ int main(int argc, char **argv)
 			return 1;
 		}
 		if (len > 0xffff) {
-			fprintf(stderr, "seccomp-gen: %s: %zu instructions is too many\n", l->name, len);
+			fprintf(stderr, "seccomp-gen: %s: %zu instructions is too many\n", l->name,
+				len);
 			return 1;
 		}
 		fprintf(f, "const struct sock_filter ember_seccomp_bpf_%s[] = {\n", l->name);
 		for (size_t i = 0; i < len; i++)
-			fprintf(f, "\t{0x%04x, %u, %u, 0x%08x},\n", prog[i].code, prog[i].jt, prog[i].jf,
-				prog[i].k);
+			fprintf(f, "\t{0x%04x, %u, %u, 0x%08x},\n", prog[i].code, prog[i].jt,
+				prog[i].jf, prog[i].k);
 		fprintf(f, "};\nconst unsigned short ember_seccomp_bpf_%s_len = %zu;\n\n", l->name,
 			len);
 		printf("seccomp %-4s %3u syscalls, %3zu rules (%zu with argument checks), %zu BPF "

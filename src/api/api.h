@@ -54,21 +54,21 @@ struct api_counters {
 	uint64_t get_instance_info, get_machine_cfg, get_vmm_version, get_vm_config;
 	uint64_t put_actions, put_actions_fails, put_boot_source, put_boot_source_fails;
 	uint64_t put_drive, put_drive_fails, put_logger, put_logger_fails, put_machine_cfg,
-		put_machine_cfg_fails, put_metrics, put_metrics_fails, put_network,
-		put_network_fails, put_serial, put_serial_fails;
+	    put_machine_cfg_fails, put_metrics, put_metrics_fails, put_network, put_network_fails,
+	    put_serial, put_serial_fails;
 	uint64_t patch_drive, patch_drive_fails, patch_network, patch_network_fails,
-		patch_machine_cfg, patch_machine_cfg_fails, patch_vm, patch_vm_fails;
+	    patch_machine_cfg, patch_machine_cfg_fails, patch_vm, patch_vm_fails;
 	uint64_t bad_requests; /* refused before reaching the VMM */
 	uint64_t sync_response_fails;
 };
 
 struct api_limits {
-	size_t max_payload;  /* --http-api-max-payload-size */
-	unsigned max_conns;  /* simultaneous connections */
+	size_t max_payload; /* --http-api-max-payload-size */
+	unsigned max_conns; /* simultaneous connections */
 };
 
 #define API_DEFAULT_MAX_PAYLOAD 51200
-#define API_DEFAULT_MAX_CONNS 128
+#define API_DEFAULT_MAX_CONNS	128
 
 struct api_server;
 
@@ -92,6 +92,6 @@ void api_server_count_fail(struct api_server *s, enum api_op op);
 /* Reply helpers. */
 void api_reply_error(struct api_reply *rep, int status, const char *fmt, ...) PRINTF(3, 4);
 void api_reply_json(struct api_reply *rep, json_t *body); /* 200; takes body */
-void api_reply_empty(struct api_reply *rep);		   /* 204 */
+void api_reply_empty(struct api_reply *rep);		  /* 204 */
 
 #endif

@@ -562,7 +562,7 @@ static void put(struct wbuf *w, const void *p, size_t n)
 		w->overflow = true;
 		return;
 	}
-	if (n && end <= w->cap)
+	if (n && w->out && end <= w->cap)
 		memcpy(w->out + w->len, p, n);
 	w->len = end;
 }

@@ -19,37 +19,53 @@ struct route {
 };
 
 static const struct route routes[] = {
-	{"GET", "/", API_GET_INSTANCE_INFO, false},
-	{"GET", "/version", API_GET_VERSION, false},
-	{"GET", "/vm/config", API_GET_VM_CONFIG, false},
-	{"PUT", "/actions", API_PUT_ACTIONS, true},
-	{"GET", "/machine-config", API_GET_MACHINE_CONFIG, false},
-	{"PUT", "/machine-config", API_PUT_MACHINE_CONFIG, true},
-	{"PATCH", "/machine-config", API_PATCH_MACHINE_CONFIG, true},
-	{"PUT", "/boot-source", API_PUT_BOOT_SOURCE, true},
-	{"PUT", "/drives/", API_PUT_DRIVE, true},
-	{"PATCH", "/drives/", API_PATCH_DRIVE, true},
-	{"PUT", "/network-interfaces/", API_PUT_NET, true},
-	{"PATCH", "/network-interfaces/", API_PATCH_NET, true},
-	{"PUT", "/logger", API_PUT_LOGGER, true},
-	{"PUT", "/metrics", API_PUT_METRICS, true},
-	{"PATCH", "/vm", API_PATCH_VM, true},
-	{"PUT", "/serial", API_PUT_SERIAL, true},
+    {"GET", "/", API_GET_INSTANCE_INFO, false},
+    {"GET", "/version", API_GET_VERSION, false},
+    {"GET", "/vm/config", API_GET_VM_CONFIG, false},
+    {"PUT", "/actions", API_PUT_ACTIONS, true},
+    {"GET", "/machine-config", API_GET_MACHINE_CONFIG, false},
+    {"PUT", "/machine-config", API_PUT_MACHINE_CONFIG, true},
+    {"PATCH", "/machine-config", API_PATCH_MACHINE_CONFIG, true},
+    {"PUT", "/boot-source", API_PUT_BOOT_SOURCE, true},
+    {"PUT", "/drives/", API_PUT_DRIVE, true},
+    {"PATCH", "/drives/", API_PATCH_DRIVE, true},
+    {"PUT", "/network-interfaces/", API_PUT_NET, true},
+    {"PATCH", "/network-interfaces/", API_PATCH_NET, true},
+    {"PUT", "/logger", API_PUT_LOGGER, true},
+    {"PUT", "/metrics", API_PUT_METRICS, true},
+    {"PATCH", "/vm", API_PATCH_VM, true},
+    {"PUT", "/serial", API_PUT_SERIAL, true},
 };
 
 /* Firecracker's paths that ember does not serve yet (method, path prefix). */
 static const struct {
 	const char *method, *path;
 } not_yet[] = {
-	{"GET", "/balloon"},	      {"PUT", "/balloon"},	      {"PATCH", "/balloon"},
-	{"GET", "/balloon/statistics"}, {"PATCH", "/balloon/statistics"},
-	{"PATCH", "/balloon/hinting/start"}, {"GET", "/balloon/hinting/status"},
-	{"PATCH", "/balloon/hinting/stop"}, {"PUT", "/cpu-config"}, {"PUT", "/pmem/"},
-	{"PATCH", "/pmem/"},	      {"GET", "/mmds"},		      {"PUT", "/mmds"},
-	{"PATCH", "/mmds"},	      {"PUT", "/mmds/config"},	      {"PUT", "/entropy"},
-	{"PUT", "/hotplug/memory"},   {"PATCH", "/hotplug/memory"}, {"GET", "/hotplug/memory"},
-	{"PUT", "/snapshot/create"},  {"PUT", "/snapshot/load"},    {"PUT", "/vsock"},
-	{"DELETE", "/drives/"},	      {"DELETE", "/network-interfaces/"}, {"DELETE", "/pmem/"},
+    {"GET", "/balloon"},
+    {"PUT", "/balloon"},
+    {"PATCH", "/balloon"},
+    {"GET", "/balloon/statistics"},
+    {"PATCH", "/balloon/statistics"},
+    {"PATCH", "/balloon/hinting/start"},
+    {"GET", "/balloon/hinting/status"},
+    {"PATCH", "/balloon/hinting/stop"},
+    {"PUT", "/cpu-config"},
+    {"PUT", "/pmem/"},
+    {"PATCH", "/pmem/"},
+    {"GET", "/mmds"},
+    {"PUT", "/mmds"},
+    {"PATCH", "/mmds"},
+    {"PUT", "/mmds/config"},
+    {"PUT", "/entropy"},
+    {"PUT", "/hotplug/memory"},
+    {"PATCH", "/hotplug/memory"},
+    {"GET", "/hotplug/memory"},
+    {"PUT", "/snapshot/create"},
+    {"PUT", "/snapshot/load"},
+    {"PUT", "/vsock"},
+    {"DELETE", "/drives/"},
+    {"DELETE", "/network-interfaces/"},
+    {"DELETE", "/pmem/"},
 };
 
 static int refuse(struct route_error *e, const char *fmt, ...) PRINTF(2, 3);
@@ -107,8 +123,9 @@ int api_route(const char *method, const char *path, const char *body, size_t bod
 		if (!*id)
 			return refuse(e, "The ID cannot be empty.");
 		if (strlen(id) >= sizeof(req->id) || !valid_id(id))
-			return refuse(e, "API Resource IDs can only contain alphanumeric characters "
-					 "and underscores.");
+			return refuse(e,
+				      "API Resource IDs can only contain alphanumeric characters "
+				      "and underscores.");
 		snprintf(req->id, sizeof(req->id), "%s", id);
 	}
 	if (!r->body) {

@@ -31,9 +31,9 @@ struct conn {
 	size_t in_len, in_cap;
 	char *out;
 	size_t out_len, out_off;
-	bool waiting;	/* its request is queued for or at the VMM */
-	bool dead;	/* the client went away while waiting */
-	bool closing;	/* close once the output is written */
+	bool waiting; /* its request is queued for or at the VMM */
+	bool dead;    /* the client went away while waiting */
+	bool closing; /* close once the output is written */
 	bool keep_alive;
 	bool wants_out; /* EPOLLOUT registered */
 	bool queued;	/* in the wait queue */
@@ -58,7 +58,7 @@ struct api_server {
 
 	pthread_mutex_t lock; /* the mailbox below, shared with the VMM thread */
 	struct api_request mbox_req;
-	bool mbox_full;	 /* a request waits to be taken */
+	bool mbox_full; /* a request waits to be taken */
 	struct api_reply mbox_rep;
 	bool mbox_reply; /* an answer waits to be written */
 	struct api_counters ctr;
@@ -101,22 +101,54 @@ static void count(struct api_server *s, enum api_op op)
 {
 	uint64_t *c = NULL;
 	switch (op) {
-	case API_GET_INSTANCE_INFO: c = &s->ctr.get_instance_info; break;
-	case API_GET_VERSION: c = &s->ctr.get_vmm_version; break;
-	case API_GET_VM_CONFIG: c = &s->ctr.get_vm_config; break;
-	case API_GET_MACHINE_CONFIG: c = &s->ctr.get_machine_cfg; break;
-	case API_PUT_ACTIONS: c = &s->ctr.put_actions; break;
-	case API_PUT_MACHINE_CONFIG: c = &s->ctr.put_machine_cfg; break;
-	case API_PATCH_MACHINE_CONFIG: c = &s->ctr.patch_machine_cfg; break;
-	case API_PUT_BOOT_SOURCE: c = &s->ctr.put_boot_source; break;
-	case API_PUT_DRIVE: c = &s->ctr.put_drive; break;
-	case API_PATCH_DRIVE: c = &s->ctr.patch_drive; break;
-	case API_PUT_NET: c = &s->ctr.put_network; break;
-	case API_PATCH_NET: c = &s->ctr.patch_network; break;
-	case API_PUT_LOGGER: c = &s->ctr.put_logger; break;
-	case API_PUT_METRICS: c = &s->ctr.put_metrics; break;
-	case API_PATCH_VM: c = &s->ctr.patch_vm; break;
-	case API_PUT_SERIAL: c = &s->ctr.put_serial; break;
+	case API_GET_INSTANCE_INFO:
+		c = &s->ctr.get_instance_info;
+		break;
+	case API_GET_VERSION:
+		c = &s->ctr.get_vmm_version;
+		break;
+	case API_GET_VM_CONFIG:
+		c = &s->ctr.get_vm_config;
+		break;
+	case API_GET_MACHINE_CONFIG:
+		c = &s->ctr.get_machine_cfg;
+		break;
+	case API_PUT_ACTIONS:
+		c = &s->ctr.put_actions;
+		break;
+	case API_PUT_MACHINE_CONFIG:
+		c = &s->ctr.put_machine_cfg;
+		break;
+	case API_PATCH_MACHINE_CONFIG:
+		c = &s->ctr.patch_machine_cfg;
+		break;
+	case API_PUT_BOOT_SOURCE:
+		c = &s->ctr.put_boot_source;
+		break;
+	case API_PUT_DRIVE:
+		c = &s->ctr.put_drive;
+		break;
+	case API_PATCH_DRIVE:
+		c = &s->ctr.patch_drive;
+		break;
+	case API_PUT_NET:
+		c = &s->ctr.put_network;
+		break;
+	case API_PATCH_NET:
+		c = &s->ctr.patch_network;
+		break;
+	case API_PUT_LOGGER:
+		c = &s->ctr.put_logger;
+		break;
+	case API_PUT_METRICS:
+		c = &s->ctr.put_metrics;
+		break;
+	case API_PATCH_VM:
+		c = &s->ctr.patch_vm;
+		break;
+	case API_PUT_SERIAL:
+		c = &s->ctr.put_serial;
+		break;
 	}
 	if (c)
 		__atomic_add_fetch(c, 1, __ATOMIC_RELAXED);
@@ -126,19 +158,44 @@ void api_server_count_fail(struct api_server *s, enum api_op op)
 {
 	uint64_t *c = NULL;
 	switch (op) {
-	case API_PUT_ACTIONS: c = &s->ctr.put_actions_fails; break;
-	case API_PUT_MACHINE_CONFIG: c = &s->ctr.put_machine_cfg_fails; break;
-	case API_PATCH_MACHINE_CONFIG: c = &s->ctr.patch_machine_cfg_fails; break;
-	case API_PUT_BOOT_SOURCE: c = &s->ctr.put_boot_source_fails; break;
-	case API_PUT_DRIVE: c = &s->ctr.put_drive_fails; break;
-	case API_PATCH_DRIVE: c = &s->ctr.patch_drive_fails; break;
-	case API_PUT_NET: c = &s->ctr.put_network_fails; break;
-	case API_PATCH_NET: c = &s->ctr.patch_network_fails; break;
-	case API_PUT_LOGGER: c = &s->ctr.put_logger_fails; break;
-	case API_PUT_METRICS: c = &s->ctr.put_metrics_fails; break;
-	case API_PATCH_VM: c = &s->ctr.patch_vm_fails; break;
-	case API_PUT_SERIAL: c = &s->ctr.put_serial_fails; break;
-	default: break;
+	case API_PUT_ACTIONS:
+		c = &s->ctr.put_actions_fails;
+		break;
+	case API_PUT_MACHINE_CONFIG:
+		c = &s->ctr.put_machine_cfg_fails;
+		break;
+	case API_PATCH_MACHINE_CONFIG:
+		c = &s->ctr.patch_machine_cfg_fails;
+		break;
+	case API_PUT_BOOT_SOURCE:
+		c = &s->ctr.put_boot_source_fails;
+		break;
+	case API_PUT_DRIVE:
+		c = &s->ctr.put_drive_fails;
+		break;
+	case API_PATCH_DRIVE:
+		c = &s->ctr.patch_drive_fails;
+		break;
+	case API_PUT_NET:
+		c = &s->ctr.put_network_fails;
+		break;
+	case API_PATCH_NET:
+		c = &s->ctr.patch_network_fails;
+		break;
+	case API_PUT_LOGGER:
+		c = &s->ctr.put_logger_fails;
+		break;
+	case API_PUT_METRICS:
+		c = &s->ctr.put_metrics_fails;
+		break;
+	case API_PATCH_VM:
+		c = &s->ctr.patch_vm_fails;
+		break;
+	case API_PUT_SERIAL:
+		c = &s->ctr.put_serial_fails;
+		break;
+	default:
+		break;
 	}
 	if (c)
 		__atomic_add_fetch(c, 1, __ATOMIC_RELAXED);
@@ -146,7 +203,7 @@ void api_server_count_fail(struct api_server *s, enum api_op op)
 
 struct api_counters api_server_counters(struct api_server *s)
 {
-	struct api_counters c;
+	struct api_counters c = {0};
 	const uint64_t *src = (const uint64_t *)&s->ctr;
 	uint64_t *dst = (uint64_t *)&c;
 	for (size_t i = 0; i < sizeof(c) / sizeof(uint64_t); i++)
@@ -236,7 +293,8 @@ static void conn_want_out(struct api_server *s, struct conn *c, bool on)
 {
 	if (c->wants_out == on || c->fd < 0)
 		return;
-	struct epoll_event ev = {.events = EPOLLIN | EPOLLRDHUP | (on ? EPOLLOUT : 0), .data.ptr = c};
+	struct epoll_event ev = {.events = EPOLLIN | EPOLLRDHUP | (on ? EPOLLOUT : 0),
+				 .data.ptr = c};
 	if (epoll_ctl(s->epfd, EPOLL_CTL_MOD, c->fd, &ev) == 0)
 		c->wants_out = on;
 }
@@ -342,7 +400,7 @@ static void conn_parse(struct api_server *s, struct conn *c)
 		struct http_error he;
 		size_t used;
 		enum http_parse_result res =
-			http_parse_request(c->in, c->in_len, &s->hlim, &hr, &used, &he);
+		    http_parse_request(c->in, c->in_len, &s->hlim, &hr, &used, &he);
 		if (res == HTTP_NEED_MORE) {
 			/* A client that asked first gets its go-ahead for the body. */
 			if (hr.head_len && hr.expect_continue && !c->continued) {
@@ -361,7 +419,7 @@ static void conn_parse(struct api_server *s, struct conn *c)
 			break;
 		}
 		struct api_request req;
-		struct route_error re;
+		struct route_error re = {0};
 		int rr = api_route_http(&hr, &req, &re);
 		c->keep_alive = hr.keep_alive;
 		c->continued = false;
@@ -467,7 +525,8 @@ static void on_accept(struct api_server *s)
 			char busy[HTTP_ERROR_RESPONSE_MAX];
 			size_t len;
 			struct http_error e = {.status = 503};
-			snprintf(e.msg, sizeof(e.msg), "Too many API connections (%u); try again later.",
+			snprintf(e.msg, sizeof(e.msg),
+				 "Too many API connections (%u); try again later.",
 				 s->lim.max_conns);
 			if (http_format_error(busy, sizeof(busy), &e, &len) == 0) {
 				ssize_t unused = send(fd, busy, len, MSG_NOSIGNAL | MSG_DONTWAIT);

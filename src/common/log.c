@@ -22,17 +22,17 @@ static struct {
 	uint64_t missed;
 	uint64_t rate_limited;
 } lg = {
-	.fd = -1,
-	.level = LOG_LVL_INFO,
-	.id = "anonymous-instance",
-	.rl_lock = PTHREAD_MUTEX_INITIALIZER,
+    .fd = -1,
+    .level = LOG_LVL_INFO,
+    .id = "anonymous-instance",
+    .rl_lock = PTHREAD_MUTEX_INITIALIZER,
 };
 
 static __thread char thread_name[16] = "main";
 
 static const char *const level_names[] = {
-	[LOG_LVL_OFF] = "OFF",	   [LOG_LVL_ERROR] = "ERROR", [LOG_LVL_WARN] = "WARN",
-	[LOG_LVL_INFO] = "INFO",   [LOG_LVL_DEBUG] = "DEBUG", [LOG_LVL_TRACE] = "TRACE",
+    [LOG_LVL_OFF] = "OFF",   [LOG_LVL_ERROR] = "ERROR", [LOG_LVL_WARN] = "WARN",
+    [LOG_LVL_INFO] = "INFO", [LOG_LVL_DEBUG] = "DEBUG", [LOG_LVL_TRACE] = "TRACE",
 };
 
 int log_parse_level(const char *s, enum log_level *out)
@@ -41,9 +41,9 @@ int log_parse_level(const char *s, enum log_level *out)
 		const char *name;
 		enum log_level level;
 	} names[] = {
-		{"off", LOG_LVL_OFF},	  {"error", LOG_LVL_ERROR}, {"warning", LOG_LVL_WARN},
-		{"warn", LOG_LVL_WARN},	  {"info", LOG_LVL_INFO},   {"debug", LOG_LVL_DEBUG},
-		{"trace", LOG_LVL_TRACE},
+	    {"off", LOG_LVL_OFF},     {"error", LOG_LVL_ERROR}, {"warning", LOG_LVL_WARN},
+	    {"warn", LOG_LVL_WARN},   {"info", LOG_LVL_INFO},	{"debug", LOG_LVL_DEBUG},
+	    {"trace", LOG_LVL_TRACE},
 	};
 	for (size_t i = 0; i < ARRAY_SIZE(names); i++) {
 		if (!strcasecmp(s, names[i].name)) {
@@ -199,7 +199,7 @@ bool log_ratelimit_pass(struct log_ratelimit *rl, enum log_level l, const char *
 	if (!pass)
 		__atomic_add_fetch(&lg.rate_limited, 1, __ATOMIC_RELAXED);
 	if (suppressed)
-		log_msg(l, file, line, "%u messages from this place were suppressed by rate limiting",
-			suppressed);
+		log_msg(l, file, line,
+			"%u messages from this place were suppressed by rate limiting", suppressed);
 	return pass;
 }

@@ -28,7 +28,7 @@ struct log_ratelimit {
 	uint32_t suppressed;
 };
 
-#define LOG_RL_BURST 10
+#define LOG_RL_BURST	 10
 #define LOG_RL_WINDOW_NS (5ull * 1000 * 1000 * 1000)
 
 /* Parses Error|Warning|Warn|Info|Debug|Trace|Off, case-insensitively. */
@@ -70,9 +70,9 @@ bool log_ratelimit_pass(struct log_ratelimit *rl, enum log_level l, const char *
 			log_msg(l, __FILE__, __LINE__, __VA_ARGS__);                               \
 	} while (0)
 
-#define LOG_ERR(...) LOG_AT(LOG_LVL_ERROR, __VA_ARGS__)
-#define LOG_WARN(...) LOG_AT(LOG_LVL_WARN, __VA_ARGS__)
-#define LOG_INFO(...) LOG_AT(LOG_LVL_INFO, __VA_ARGS__)
+#define LOG_ERR(...)   LOG_AT(LOG_LVL_ERROR, __VA_ARGS__)
+#define LOG_WARN(...)  LOG_AT(LOG_LVL_WARN, __VA_ARGS__)
+#define LOG_INFO(...)  LOG_AT(LOG_LVL_INFO, __VA_ARGS__)
 #define LOG_DEBUG(...) LOG_AT(LOG_LVL_DEBUG, __VA_ARGS__)
 #define LOG_TRACE(...) LOG_AT(LOG_LVL_TRACE, __VA_ARGS__)
 
@@ -83,9 +83,9 @@ bool log_ratelimit_pass(struct log_ratelimit *rl, enum log_level l, const char *
 			log_msg(l, __FILE__, __LINE__, __VA_ARGS__);                               \
 	} while (0)
 
-#define LOG_RL_ERR(...) LOG_RL(LOG_LVL_ERROR, __VA_ARGS__)
-#define LOG_RL_WARN(...) LOG_RL(LOG_LVL_WARN, __VA_ARGS__)
-#define LOG_RL_INFO(...) LOG_RL(LOG_LVL_INFO, __VA_ARGS__)
+#define LOG_RL_ERR(...)	  LOG_RL(LOG_LVL_ERROR, __VA_ARGS__)
+#define LOG_RL_WARN(...)  LOG_RL(LOG_LVL_WARN, __VA_ARGS__)
+#define LOG_RL_INFO(...)  LOG_RL(LOG_LVL_INFO, __VA_ARGS__)
 #define LOG_RL_DEBUG(...) LOG_RL(LOG_LVL_DEBUG, __VA_ARGS__)
 
 #endif

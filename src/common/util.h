@@ -10,14 +10,14 @@
 #include <stdint.h>
 #include <unistd.h>
 
-#define WUR __attribute__((warn_unused_result))
-#define UNUSED __attribute__((unused))
+#define WUR	     __attribute__((warn_unused_result))
+#define UNUSED	     __attribute__((unused))
 #define PRINTF(a, b) __attribute__((format(printf, a, b)))
-#define NORETURN __attribute__((noreturn))
+#define NORETURN     __attribute__((noreturn))
 
 #define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
-#define MIN(a, b) ((a) < (b) ? (a) : (b))
-#define MAX(a, b) ((a) > (b) ? (a) : (b))
+#define MIN(a, b)     ((a) < (b) ? (a) : (b))
+#define MAX(a, b)     ((a) > (b) ? (a) : (b))
 
 #define KiB(x) ((uint64_t)(x) << 10)
 #define MiB(x) ((uint64_t)(x) << 20)
@@ -26,7 +26,7 @@
 /* Align up/down to a power of two. ALIGN_UP can overflow: use align_up_checked
  * for guest- or client-supplied values. */
 #define ALIGN_DOWN(x, a) ((x) & ~((__typeof__(x))(a)-1))
-#define ALIGN_UP(x, a) ALIGN_DOWN((x) + (a)-1, (a))
+#define ALIGN_UP(x, a)	 ALIGN_DOWN((x) + (a)-1, (a))
 
 static inline bool is_pow2(uint64_t x)
 {

@@ -13,8 +13,8 @@ void tb_init(struct token_bucket *b, const struct bucket_cfg *c, uint64_t now_ns
 	b->size = c->size;
 	b->one_time_burst = c->one_time_burst;
 	/* refill_time is client-sized: saturate instead of overflowing. */
-	b->refill_ns = c->refill_time_ms > UINT64_MAX / 1000000 ? UINT64_MAX
-								  : c->refill_time_ms * 1000000;
+	b->refill_ns =
+	    c->refill_time_ms > UINT64_MAX / 1000000 ? UINT64_MAX : c->refill_time_ms * 1000000;
 	b->budget = c->size;
 	b->last_ns = now_ns;
 }
@@ -102,8 +102,8 @@ bool rl_active(const struct rate_limiter *rl)
 
 static void arm(struct rate_limiter *rl, uint64_t ms)
 {
-	struct itimerspec its = {.it_value = {.tv_sec = (time_t)(ms / 1000),
-					      .tv_nsec = (long)(ms % 1000) * 1000000}};
+	struct itimerspec its = {
+	    .it_value = {.tv_sec = (time_t)(ms / 1000), .tv_nsec = (long)(ms % 1000) * 1000000}};
 	if (timerfd_settime(rl->timer_fd, 0, &its, NULL) == 0)
 		rl->blocked = true;
 }

@@ -40,7 +40,7 @@ enum rl_kind { RL_BYTES, RL_OPS };
 struct rate_limiter {
 	struct token_bucket b[2]; /* [RL_BYTES], [RL_OPS] */
 	int timer_fd;
-	bool blocked; /* the timer is armed: every consume fails until it fires */
+	bool blocked;	    /* the timer is armed: every consume fails until it fires */
 	uint64_t throttled; /* consume calls refused, for metrics */
 };
 

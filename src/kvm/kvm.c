@@ -16,16 +16,16 @@ static const struct {
 	int cap;
 	const char *name;
 } required_caps[] = {
-	{KVM_CAP_IRQCHIP, "IRQCHIP"},
-	{KVM_CAP_IOEVENTFD, "IOEVENTFD"},
-	{KVM_CAP_IRQFD, "IRQFD"},
-	{KVM_CAP_USER_MEMORY, "USER_MEMORY"},
-	{KVM_CAP_SET_TSS_ADDR, "SET_TSS_ADDR"},
-	{KVM_CAP_SET_IDENTITY_MAP_ADDR, "SET_IDENTITY_MAP_ADDR"},
-	{KVM_CAP_PIT2, "PIT2"},
-	{KVM_CAP_EXT_CPUID, "EXT_CPUID"},
-	{KVM_CAP_MP_STATE, "MP_STATE"},
-	{KVM_CAP_IMMEDIATE_EXIT, "IMMEDIATE_EXIT"},
+    {KVM_CAP_IRQCHIP, "IRQCHIP"},
+    {KVM_CAP_IOEVENTFD, "IOEVENTFD"},
+    {KVM_CAP_IRQFD, "IRQFD"},
+    {KVM_CAP_USER_MEMORY, "USER_MEMORY"},
+    {KVM_CAP_SET_TSS_ADDR, "SET_TSS_ADDR"},
+    {KVM_CAP_SET_IDENTITY_MAP_ADDR, "SET_IDENTITY_MAP_ADDR"},
+    {KVM_CAP_PIT2, "PIT2"},
+    {KVM_CAP_EXT_CPUID, "EXT_CPUID"},
+    {KVM_CAP_MP_STATE, "MP_STATE"},
+    {KVM_CAP_IMMEDIATE_EXIT, "IMMEDIATE_EXIT"},
 };
 
 int kvm_open(struct kvm *k, const char *path, char *err, size_t errlen)
@@ -36,7 +36,7 @@ int kvm_open(struct kvm *k, const char *path, char *err, size_t errlen)
 	if (k->dev_fd < 0) {
 		int e = errno;
 		snprintf(err, errlen, "cannot open %s: %s%s", path, strerror(e),
-			 e == EACCES ? " (is this user allowed to use KVM?)"
+			 e == EACCES   ? " (is this user allowed to use KVM?)"
 			 : e == ENOENT ? " (is the kvm module loaded?)"
 				       : "");
 		return -e;
@@ -65,7 +65,7 @@ int kvm_open(struct kvm *k, const char *path, char *err, size_t errlen)
 	k->tsc_deadline = ioctl(k->dev_fd, KVM_CHECK_EXTENSION, KVM_CAP_TSC_DEADLINE_TIMER) > 0;
 
 	k->supported_cpuid = calloc(1, sizeof(struct kvm_cpuid2) +
-					       KVM_CPUID_MAX_ENTRIES * sizeof(struct kvm_cpuid_entry2));
+					   KVM_CPUID_MAX_ENTRIES * sizeof(struct kvm_cpuid_entry2));
 	if (!k->supported_cpuid) {
 		snprintf(err, errlen, "out of memory");
 		goto err_close;
@@ -123,11 +123,11 @@ int kvm_set_memslots(struct kvm *k, const struct guest_mem *gm, bool log_dirty)
 {
 	for (unsigned i = 0; i < gm->nregions; i++) {
 		struct kvm_userspace_memory_region r = {
-			.slot = i,
-			.flags = log_dirty ? KVM_MEM_LOG_DIRTY_PAGES : 0,
-			.guest_phys_addr = gm->region[i].base,
-			.memory_size = gm->region[i].size,
-			.userspace_addr = (uintptr_t)gm->region[i].host,
+		    .slot = i,
+		    .flags = log_dirty ? KVM_MEM_LOG_DIRTY_PAGES : 0,
+		    .guest_phys_addr = gm->region[i].base,
+		    .memory_size = gm->region[i].size,
+		    .userspace_addr = (uintptr_t)gm->region[i].host,
 		};
 		if (ioctl(k->vm_fd, KVM_SET_USER_MEMORY_REGION, &r) < 0)
 			return -errno;
@@ -145,12 +145,12 @@ int kvm_ioeventfd(struct kvm *k, int fd, uint64_t addr, uint32_t len, bool match
 		  uint64_t datamatch, bool deassign)
 {
 	struct kvm_ioeventfd io = {
-		.datamatch = datamatch,
-		.addr = addr,
-		.len = len,
-		.fd = fd,
-		.flags = (match ? KVM_IOEVENTFD_FLAG_DATAMATCH : 0) |
-			 (deassign ? KVM_IOEVENTFD_FLAG_DEASSIGN : 0),
+	    .datamatch = datamatch,
+	    .addr = addr,
+	    .len = len,
+	    .fd = fd,
+	    .flags = (match ? KVM_IOEVENTFD_FLAG_DATAMATCH : 0) |
+		     (deassign ? KVM_IOEVENTFD_FLAG_DEASSIGN : 0),
 	};
 	return ioctl(k->vm_fd, KVM_IOEVENTFD, &io) < 0 ? -errno : 0;
 }

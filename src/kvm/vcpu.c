@@ -139,7 +139,8 @@ static int handle_internal_error(struct vcpu *v)
 		/* Newer kernels hand over the instruction bytes; otherwise read
 		 * them at RIP through the guest's page tables. */
 		if (r->emulation_failure.ndata >= 3 &&
-		    (r->emulation_failure.flags & KVM_INTERNAL_ERROR_EMULATION_FLAG_INSTRUCTION_BYTES)) {
+		    (r->emulation_failure.flags &
+		     KVM_INTERNAL_ERROR_EMULATION_FLAG_INSTRUCTION_BYTES)) {
 			n = MIN(r->emulation_failure.insn_size, 15u);
 			memcpy(insn, r->emulation_failure.insn_bytes, n);
 		}
@@ -153,8 +154,8 @@ static int handle_internal_error(struct vcpu *v)
 		}
 		size_t pos = 0;
 		for (unsigned i = 0; i < n; i++)
-			pos += (size_t)snprintf(hex + pos, sizeof(hex) - pos, "%s%02x", i ? " " : "",
-						insn[i]);
+			pos += (size_t)snprintf(hex + pos, sizeof(hex) - pos, "%s%02x",
+						i ? " " : "", insn[i]);
 		snprintf(what, sizeof(what),
 			 "KVM internal error (KVM_EXIT_INTERNAL_ERROR), suberror %u: %s; "
 			 "instruction bytes: %s",
@@ -230,7 +231,8 @@ static int handle_exit(struct vcpu *v)
 		return handle_system_event(v);
 	case KVM_EXIT_UNKNOWN:
 		v->ctr.failures++;
-		snprintf(what, sizeof(what), "unknown exit (KVM_EXIT_UNKNOWN), hardware reason 0x%llx",
+		snprintf(what, sizeof(what),
+			 "unknown exit (KVM_EXIT_UNKNOWN), hardware reason 0x%llx",
 			 (unsigned long long)r->hw.hardware_exit_reason);
 		log_fatal(v, what);
 		return EXIT_GENERIC;

@@ -10,9 +10,9 @@
 #include "loader/loader.h"
 
 #define SETUP_HDR_OFFSET 0x1f1
-#define BOOT_FLAG 0xaa55
-#define HDRS_MAGIC 0x53726448 /* "HdrS" */
-#define MIN_PROTOCOL 0x020c   /* 2.12: xloadflags */
+#define BOOT_FLAG	 0xaa55
+#define HDRS_MAGIC	 0x53726448 /* "HdrS" */
+#define MIN_PROTOCOL	 0x020c	    /* 2.12: xloadflags */
 
 int loader_load_bzimage(const struct guest_mem *gm, int fd, uint64_t fsize, enum boot_pref pref,
 			struct boot_info *bi, char *err, size_t errlen)
@@ -51,14 +51,17 @@ int loader_load_bzimage(const struct guest_mem *gm, int fd, uint64_t fsize, enum
 	uint64_t setup_sects = h.setup_sects ? h.setup_sects : 4;
 	uint64_t kernel_off = (setup_sects + 1) * 512;
 	if (kernel_off >= fsize) {
-		snprintf(err, errlen, "bzImage is truncated: no protected-mode kernel after %" PRIu64
-				      " setup sectors", setup_sects);
+		snprintf(err, errlen,
+			 "bzImage is truncated: no protected-mode kernel after %" PRIu64
+			 " setup sectors",
+			 setup_sects);
 		return -ENOEXEC;
 	}
 	uint64_t payload = fsize - kernel_off;
 	if ((uint64_t)h.syssize * 16 > payload) {
-		snprintf(err, errlen, "bzImage is truncated: header says %" PRIu64
-				      " bytes of kernel, the file has %" PRIu64,
+		snprintf(err, errlen,
+			 "bzImage is truncated: header says %" PRIu64
+			 " bytes of kernel, the file has %" PRIu64,
 			 (uint64_t)h.syssize * 16, payload);
 		return -ENOEXEC;
 	}

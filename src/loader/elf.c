@@ -28,21 +28,23 @@ static int check_ehdr(const Elf64_Ehdr *eh, uint64_t fsize, char *err, size_t er
 	}
 	if (eh->e_phentsize != sizeof(Elf64_Phdr) || eh->e_phnum == 0 ||
 	    eh->e_phnum > LOADER_MAX_PHDRS) {
-		snprintf(err, errlen, "ELF program header table is malformed (%u entries of %u bytes)",
+		snprintf(err, errlen,
+			 "ELF program header table is malformed (%u entries of %u bytes)",
 			 eh->e_phnum, eh->e_phentsize);
 		return -ENOEXEC;
 	}
 	if (add_overflows(eh->e_phoff, (uint64_t)eh->e_phnum * sizeof(Elf64_Phdr), &ph_end) ||
 	    ph_end > fsize) {
-		snprintf(err, errlen, "ELF program headers run past the end of the file (truncated?)");
+		snprintf(err, errlen,
+			 "ELF program headers run past the end of the file (truncated?)");
 		return -ENOEXEC;
 	}
 	return 0;
 }
 
 /* Explains why [addr, addr+len) is not loadable RAM. */
-static void explain_range(const struct guest_mem *gm, const char *what, uint64_t addr,
-			  uint64_t len, char *err, size_t errlen)
+static void explain_range(const struct guest_mem *gm, const char *what, uint64_t addr, uint64_t len,
+			  char *err, size_t errlen)
 {
 	uint64_t end;
 	if (add_overflows(addr, len, &end))
@@ -53,8 +55,7 @@ static void explain_range(const struct guest_mem *gm, const char *what, uint64_t
 			 what, addr, end, LAYOUT_MMIO_GAP_START, LAYOUT_MMIO_GAP_END);
 	else
 		snprintf(err, errlen,
-			 "%s [0x%" PRIx64 ", 0x%" PRIx64 ") is outside guest RAM (%" PRIu64
-			 " MiB)",
+			 "%s [0x%" PRIx64 ", 0x%" PRIx64 ") is outside guest RAM (%" PRIu64 " MiB)",
 			 what, addr, end, gm_total(gm) >> 20);
 }
 
@@ -67,8 +68,9 @@ static int check_segment(const struct guest_mem *gm, uint64_t fsize, const Elf64
 	snprintf(what, sizeof(what), "segment %u", i);
 
 	if (ph->p_filesz > ph->p_memsz) {
-		snprintf(err, errlen, "ELF %s: p_filesz 0x%" PRIx64 " is larger than p_memsz 0x%" PRIx64,
-			 what, (uint64_t)ph->p_filesz, (uint64_t)ph->p_memsz);
+		snprintf(err, errlen,
+			 "ELF %s: p_filesz 0x%" PRIx64 " is larger than p_memsz 0x%" PRIx64, what,
+			 (uint64_t)ph->p_filesz, (uint64_t)ph->p_memsz);
 		return -ENOEXEC;
 	}
 	if (add_overflows(ph->p_offset, ph->p_filesz, &file_end) || file_end > fsize) {
@@ -76,8 +78,10 @@ static int check_segment(const struct guest_mem *gm, uint64_t fsize, const Elf64
 		return -ENOEXEC;
 	}
 	if (ph->p_paddr < LAYOUT_HIMEM_START) {
-		snprintf(err, errlen, "ELF %s at 0x%" PRIx64 " is below 1 MiB, where ember keeps "
-				      "its boot structures", what, (uint64_t)ph->p_paddr);
+		snprintf(err, errlen,
+			 "ELF %s at 0x%" PRIx64 " is below 1 MiB, where ember keeps "
+			 "its boot structures",
+			 what, (uint64_t)ph->p_paddr);
 		return -ENOEXEC;
 	}
 	if (!gm_ptr(gm, ph->p_paddr, ph->p_memsz)) {
@@ -102,8 +106,8 @@ static int copy_segment(const struct guest_mem *gm, int fd, const Elf64_Phdr *ph
 }
 
 /* Finds the PVH entry in the PT_NOTE segments; 0 when there is none. */
-static int find_pvh_entry(int fd, uint64_t fsize, const Elf64_Phdr *ph, unsigned n,
-			  uint64_t *entry, char *err, size_t errlen)
+static int find_pvh_entry(int fd, uint64_t fsize, const Elf64_Phdr *ph, unsigned n, uint64_t *entry,
+			  char *err, size_t errlen)
 {
 	*entry = 0;
 	for (unsigned i = 0; i < n; i++) {

@@ -19,7 +19,7 @@ enum boot_pref {
 };
 
 /* Caps on what a kernel file may ask of the loader. */
-#define LOADER_MAX_PHDRS 128
+#define LOADER_MAX_PHDRS      128
 #define LOADER_MAX_NOTE_BYTES (64u * 1024)
 
 /* Loads the kernel in `fd` (an open, readable file) into guest memory and

@@ -36,18 +36,20 @@ static int add_rule(scmp_filter_ctx ctx, const struct sc_rule *r, char *err, siz
 	for (unsigned i = 0; i < r->nargs; i++) {
 		const struct sc_arg *a = &r->args[i];
 		if (a->index > 5) {
-			snprintf(err, errlen, "%s: argument index %u is not 0-5", r->syscall, a->index);
+			snprintf(err, errlen, "%s: argument index %u is not 0-5", r->syscall,
+				 a->index);
 			return -EINVAL;
 		}
 		static const enum scmp_compare ops[] = {
-			[SC_EQ] = SCMP_CMP_EQ, [SC_MASKED_EQ] = SCMP_CMP_MASKED_EQ,
-			[SC_NE] = SCMP_CMP_NE, [SC_LT] = SCMP_CMP_LT,
-			[SC_LE] = SCMP_CMP_LE, [SC_GT] = SCMP_CMP_GT,
-			[SC_GE] = SCMP_CMP_GE,
+		    [SC_EQ] = SCMP_CMP_EQ, [SC_MASKED_EQ] = SCMP_CMP_MASKED_EQ,
+		    [SC_NE] = SCMP_CMP_NE, [SC_LT] = SCMP_CMP_LT,
+		    [SC_LE] = SCMP_CMP_LE, [SC_GT] = SCMP_CMP_GT,
+		    [SC_GE] = SCMP_CMP_GE,
 		};
-		cmp[i] = a->op == SC_MASKED_EQ
-				 ? (struct scmp_arg_cmp){a->index, SCMP_CMP_MASKED_EQ, a->mask, a->value}
-				 : (struct scmp_arg_cmp){a->index, ops[a->op], a->value, 0};
+		cmp[i] =
+		    a->op == SC_MASKED_EQ
+			? (struct scmp_arg_cmp){a->index, SCMP_CMP_MASKED_EQ, a->mask, a->value}
+			: (struct scmp_arg_cmp){a->index, ops[a->op], a->value, 0};
 	}
 	int ret = seccomp_rule_add_array(ctx, SCMP_ACT_ALLOW, nr, r->nargs, cmp);
 	if (ret) {

@@ -33,8 +33,8 @@ static int parse_op(const char *s, enum sc_op *op)
 	static const struct {
 		const char *name;
 		enum sc_op op;
-	} ops[] = {{"eq", SC_EQ}, {"ne", SC_NE}, {"lt", SC_LT}, {"le", SC_LE},
-		   {"gt", SC_GT}, {"ge", SC_GE}};
+	} ops[] = {{"eq", SC_EQ}, {"ne", SC_NE}, {"lt", SC_LT},
+		   {"le", SC_LE}, {"gt", SC_GT}, {"ge", SC_GE}};
 	for (size_t i = 0; i < ARRAY_SIZE(ops); i++) {
 		if (!strcmp(s, ops[i].name)) {
 			*op = ops[i].op;
@@ -84,8 +84,8 @@ static int parse_arg(json_t *o, const char *where, struct sc_arg *a, char *err, 
 static int parse_thread(json_t *t, const char *name, struct sc_rule **out, size_t *n,
 			enum sc_default *dflt, char *err, size_t errlen)
 {
-	json_t *da = json_object_get(t, "default_action"), *fa = json_object_get(t, "filter_action"),
-	       *f = json_object_get(t, "filter");
+	json_t *da = json_object_get(t, "default_action"),
+	       *fa = json_object_get(t, "filter_action"), *f = json_object_get(t, "filter");
 	const char *d = json_string_value(da);
 	if (!d)
 		return fail(err, errlen, "%s: \"default_action\" missing", name);
@@ -102,8 +102,8 @@ static int parse_thread(json_t *t, const char *name, struct sc_rule **out, size_
 	if (!json_is_string(fa) || strcmp(json_string_value(fa), "allow"))
 		return fail(err, errlen, "%s: \"filter_action\" must be \"allow\"", name);
 	if (!json_is_array(f) || json_array_size(f) > FILE_MAX_RULES)
-		return fail(err, errlen, "%s: \"filter\" must be an array of at most %d rules", name,
-			    FILE_MAX_RULES);
+		return fail(err, errlen, "%s: \"filter\" must be an array of at most %d rules",
+			    name, FILE_MAX_RULES);
 	/* Two more rules than the file's: what the SIGSYS path itself needs
 	 * (a line on stderr, then exit), so that a filter that forbids too
 	 * much still ends ember with its log line and code 148. */
@@ -111,12 +111,12 @@ static int parse_thread(json_t *t, const char *name, struct sc_rule **out, size_
 	*out = calloc(*n, sizeof(**out));
 	if (!*out)
 		return -ENOMEM;
-	(*out)[*n - 2] = (struct sc_rule){"write", 1, {{0, SC_EQ, 0, 2}}, "the SIGSYS line (stderr)"};
+	(*out)[*n - 2] =
+	    (struct sc_rule){"write", 1, {{0, SC_EQ, 0, 2}}, "the SIGSYS line (stderr)"};
 	(*out)[*n - 1] = (struct sc_rule){"exit_group", 0, {{0}}, "exit after a forbidden syscall"};
 	size_t i;
 	json_t *r;
-	json_array_foreach(f, i, r)
-	{
+	json_array_foreach (f, i, r) {
 		char where[64];
 		json_t *sys = json_object_get(r, "syscall"), *args = json_object_get(r, "args");
 		snprintf(where, sizeof(where), "%s.filter[%zu]", name, i);
@@ -127,12 +127,11 @@ static int parse_thread(json_t *t, const char *name, struct sc_rule **out, size_
 		if (!args)
 			continue;
 		if (!json_is_array(args) || json_array_size(args) > SC_MAX_ARGS)
-			return fail(err, errlen, "%s: \"args\" must be an array of at most %d", where,
-				    SC_MAX_ARGS);
+			return fail(err, errlen, "%s: \"args\" must be an array of at most %d",
+				    where, SC_MAX_ARGS);
 		size_t k;
 		json_t *a;
-		json_array_foreach(args, k, a)
-		{
+		json_array_foreach (args, k, a) {
 			int ret = parse_arg(a, where, &(*out)[i].args[k], err, errlen);
 			if (ret)
 				return ret;
@@ -164,7 +163,8 @@ int seccomp_file_compile(const char *path, struct sock_filter *progs[SECCOMP_THR
 		}
 		ret = parse_thread(th, names[t], &rules, &n, &dflt, why, sizeof(why));
 		if (!ret)
-			ret = seccomp_compile(rules, n, dflt, &progs[t], &lens[t], why, sizeof(why));
+			ret =
+			    seccomp_compile(rules, n, dflt, &progs[t], &lens[t], why, sizeof(why));
 		if (ret)
 			snprintf(err, errlen, "%s: %s", path, why);
 		free(rules);

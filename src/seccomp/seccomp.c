@@ -21,9 +21,9 @@
 
 /* ember's own filters, generated at build time (tools/seccomp-gen.c). */
 extern const struct sock_filter ember_seccomp_bpf_vmm[], ember_seccomp_bpf_api[],
-	ember_seccomp_bpf_vcpu[];
+    ember_seccomp_bpf_vcpu[];
 extern const unsigned short ember_seccomp_bpf_vmm_len, ember_seccomp_bpf_api_len,
-	ember_seccomp_bpf_vcpu_len;
+    ember_seccomp_bpf_vcpu_len;
 
 static struct {
 	bool disabled;

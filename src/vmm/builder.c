@@ -46,7 +46,8 @@ static int build_cmdline(struct vm *vm, char *err, size_t errlen)
 	    (size_t)vm->boot.setup.cmdline_size + 1 < cap)
 		cap = (size_t)vm->boot.setup.cmdline_size + 1;
 	cmdline_init(&c, cap);
-	const char *args = vm->cfg.boot.boot_args ? vm->cfg.boot.boot_args : CONFIG_DEFAULT_BOOT_ARGS;
+	const char *args =
+	    vm->cfg.boot.boot_args ? vm->cfg.boot.boot_args : CONFIG_DEFAULT_BOOT_ARGS;
 	if (cmdline_append(&c, args) ||
 	    (!cmdline_has(&c, "pci=") && cmdline_append(&c, "pci=off")) ||
 	    vm_cmdline_virtio(vm, &c)) {
@@ -66,10 +67,10 @@ static int build_cmdline(struct vm *vm, char *err, size_t errlen)
 static int map_memory(struct vm *vm, char *err, size_t errlen)
 {
 	struct gm_layout layout;
-	enum gm_backing backing = vm->cfg.machine.huge_pages == HUGE_PAGES_2M ? GM_BACKING_HUGETLB_2M
-				  : vm->cfg.machine.huge_pages == HUGE_PAGES_TRANSPARENT
-					  ? GM_BACKING_THP
-					  : GM_BACKING_4K;
+	enum gm_backing backing =
+	    vm->cfg.machine.huge_pages == HUGE_PAGES_2M		   ? GM_BACKING_HUGETLB_2M
+	    : vm->cfg.machine.huge_pages == HUGE_PAGES_TRANSPARENT ? GM_BACKING_THP
+								   : GM_BACKING_4K;
 	int ret;
 
 	layout_ram(vm->cfg.machine.mem_size_mib << 20, &layout);
@@ -123,8 +124,7 @@ static int load_images(struct vm *vm, int kfd, int ifd, char *err, size_t errlen
 	if ((ret = build_cmdline(vm, err, errlen)))
 		return ret;
 	if (gm_write(&vm->gm, LAYOUT_CMDLINE, vm->cmdline, vm->boot.cmdline_len + 1ull) ||
-	    boot_write_tables(&vm->gm, vm->boot.proto) ||
-	    boot_write_mptable(&vm->gm, vm->nvcpus) ||
+	    boot_write_tables(&vm->gm, vm->boot.proto) || boot_write_mptable(&vm->gm, vm->nvcpus) ||
 	    (vm->boot.proto == BOOT_PVH ? boot_write_pvh(&vm->gm, mem, &vm->boot)
 					: boot_write_zero_page(&vm->gm, mem, &vm->boot))) {
 		snprintf(err, errlen,
@@ -173,7 +173,7 @@ static int create_vcpus(struct vm *vm, char *err, size_t errlen)
 	int ret;
 
 	vm->vcpu_env = (struct vcpu_env){
-		.pio = &vm->pio, .mmio = &vm->mmio, .gm = &vm->gm, .stop_vm = vm_stop_cb, .opaque = vm};
+	    .pio = &vm->pio, .mmio = &vm->mmio, .gm = &vm->gm, .stop_vm = vm_stop_cb, .opaque = vm};
 	vm->vcpus = calloc(vm->nvcpus, sizeof(*vm->vcpus));
 	if (!vm->vcpus) {
 		snprintf(err, errlen, "out of memory");
@@ -201,8 +201,8 @@ void vm_request_stop(struct vm *vm, int code)
 }
 
 int vm_build(struct vm *vm, const struct vm_config *cfg, const struct vm_opts *opts,
-	     struct evl *evl, void (*on_stop)(void *opaque, int code), void *stop_opaque,
-	     char *err, size_t errlen)
+	     struct evl *evl, void (*on_stop)(void *opaque, int code), void *stop_opaque, char *err,
+	     size_t errlen)
 {
 	int kfd = -1, ifd = -1, ret;
 	char why[256];

@@ -15,16 +15,16 @@
 #include "devices/rate_limiter.h"
 #include "devices/virtio/block_cfg.h"
 
-#define CONFIG_MAX_VCPUS 32
-#define CONFIG_MIN_MEM_MIB 2
-#define CONFIG_DEFAULT_VCPUS 1
+#define CONFIG_MAX_VCPUS       32
+#define CONFIG_MIN_MEM_MIB     2
+#define CONFIG_DEFAULT_VCPUS   1
 #define CONFIG_DEFAULT_MEM_MIB 128
-#define CONFIG_FILE_MAX_BYTES (1u << 20)
-#define CONFIG_PATH_MAX 4096
+#define CONFIG_FILE_MAX_BYTES  (1u << 20)
+#define CONFIG_PATH_MAX	       4096
 
 /* Firecracker's default when boot_args is absent (v1.13+). */
 #define CONFIG_DEFAULT_BOOT_ARGS                                                                   \
-	"reboot=k panic=1 nomodule 8250.nr_uarts=0 i8042.noaux i8042.nomux i8042.dumbkbd "        \
+	"reboot=k panic=1 nomodule 8250.nr_uarts=0 i8042.noaux i8042.nomux i8042.dumbkbd "         \
 	"swiotlb=noforce"
 
 enum huge_pages { HUGE_PAGES_NONE, HUGE_PAGES_2M, HUGE_PAGES_TRANSPARENT };
@@ -55,7 +55,7 @@ struct logger_cfg {
 
 /* GSIs 5-23: at most 19 virtio devices. */
 #define CONFIG_MAX_DEVICES 19
-#define CONFIG_ID_MAX 64
+#define CONFIG_ID_MAX	   64
 
 struct drive_cfg {
 	char *drive_id;
@@ -92,8 +92,7 @@ void config_init(struct vm_config *c);
 void config_free(struct vm_config *c);
 
 /* Parses a whole config file held in `text`. 0, or -EINVAL with `err`. */
-int config_parse(const char *text, size_t len, struct vm_config *c, char *err,
-		 size_t errlen) WUR;
+int config_parse(const char *text, size_t len, struct vm_config *c, char *err, size_t errlen) WUR;
 /* Reads and parses `path` (at most CONFIG_FILE_MAX_BYTES). */
 int config_load_file(const char *path, struct vm_config *c, char *err, size_t errlen) WUR;
 
@@ -113,16 +112,14 @@ int config_validate_devices(const struct vm_config *c, char *err, size_t errlen)
 void config_order_devices(struct vm_config *c);
 /* Section parsers shared with the API (json_t from jansson). */
 typedef struct json_t json_t;
-int config_parse_rate_limiter(json_t *o, const char *sect, struct rate_limiter_cfg *rl,
-			      char *err, size_t errlen) WUR;
+int config_parse_rate_limiter(json_t *o, const char *sect, struct rate_limiter_cfg *rl, char *err,
+			      size_t errlen) WUR;
 int config_parse_drive(json_t *o, const char *sect, struct drive_cfg *d, char *err,
 		       size_t errlen) WUR;
-int config_parse_net(json_t *o, const char *sect, struct net_cfg *n, char *err,
-		     size_t errlen) WUR;
+int config_parse_net(json_t *o, const char *sect, struct net_cfg *n, char *err, size_t errlen) WUR;
 int config_parse_machine(json_t *o, struct machine_cfg *m, bool patch, char *err,
 			 size_t errlen) WUR;
-int config_parse_boot_source(json_t *o, struct boot_source_cfg *b, char *err,
-			     size_t errlen) WUR;
+int config_parse_boot_source(json_t *o, struct boot_source_cfg *b, char *err, size_t errlen) WUR;
 int config_parse_logger(json_t *o, struct logger_cfg *l, char *err, size_t errlen) WUR;
 /* The configuration in the config file's shape (GET /vm/config). */
 json_t *config_to_json(const struct vm_config *c);

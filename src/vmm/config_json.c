@@ -11,7 +11,8 @@ static json_t *bucket_json(const struct bucket_cfg *b)
 	json_t *o = json_object();
 	json_object_set_new(o, "size", json_integer((json_int_t)b->size));
 	if (b->one_time_burst)
-		json_object_set_new(o, "one_time_burst", json_integer((json_int_t)b->one_time_burst));
+		json_object_set_new(o, "one_time_burst",
+				    json_integer((json_int_t)b->one_time_burst));
 	json_object_set_new(o, "refill_time", json_integer((json_int_t)b->refill_time_ms));
 	return o;
 }
@@ -53,8 +54,8 @@ static json_t *drive_json(const struct drive_cfg *d)
 
 static json_t *net_json(const struct net_cfg *n)
 {
-	json_t *o = json_pack("{s:s, s:s}", "iface_id", n->iface_id, "host_dev_name",
-			      n->host_dev_name);
+	json_t *o =
+	    json_pack("{s:s, s:s}", "iface_id", n->iface_id, "host_dev_name", n->host_dev_name);
 	if (n->has_mac) {
 		char mac[18];
 		snprintf(mac, sizeof(mac), "%02x:%02x:%02x:%02x:%02x:%02x", n->guest_mac[0],
@@ -77,11 +78,12 @@ json_t *config_to_json(const struct vm_config *c)
 	json_t *root = json_object();
 	if (c->boot.set) {
 		json_t *b = json_pack("{s:s}", "kernel_image_path", c->boot.kernel_image_path);
-		json_object_set_new(b, "boot_args", c->boot.boot_args ? json_string(c->boot.boot_args)
-								      : json_null());
-		json_object_set_new(b, "initrd_path", c->boot.initrd_path
-								? json_string(c->boot.initrd_path)
-								: json_null());
+		json_object_set_new(b, "boot_args",
+				    c->boot.boot_args ? json_string(c->boot.boot_args)
+						      : json_null());
+		json_object_set_new(b, "initrd_path",
+				    c->boot.initrd_path ? json_string(c->boot.initrd_path)
+							: json_null());
 		json_object_set_new(root, "boot-source", b);
 	}
 	json_object_set_new(root, "machine-config", config_machine_to_json(&c->machine));

@@ -142,7 +142,8 @@ static int wire_one(struct vm *vm, struct vm_vdev *d)
 	int ret;
 
 	if ((ret = kvm_irqfd(&vm->kvm, t->irq.fd, t->irq.gsi)) ||
-	    (ret = bus_insert(&vm->mmio, t->base, VIRTIO_MMIO_WINDOW, &virtio_mmio_ops, t, t->id)) ||
+	    (ret =
+		 bus_insert(&vm->mmio, t->base, VIRTIO_MMIO_WINDOW, &virtio_mmio_ops, t, t->id)) ||
 	    (ret = evl_add(vm->evl, &d->control, t->control_fd, EPOLLIN, on_control, d)))
 		return ret;
 	for (unsigned q = 0; q < t->ops->num_queues; q++) {
@@ -156,16 +157,16 @@ static int wire_one(struct vm *vm, struct vm_vdev *d)
 			return ret;
 	}
 	if (d->blk) {
-		if (d->blk->ring_ready &&
-		    (ret = evl_add(vm->evl, &d->completions, d->blk->ring_efd, EPOLLIN,
-				   on_completions, d)))
+		if (d->blk->ring_ready && (ret = evl_add(vm->evl, &d->completions, d->blk->ring_efd,
+							 EPOLLIN, on_completions, d)))
 			return ret;
-		return evl_add(vm->evl, &d->rl[0], d->blk->rl.timer_fd, EPOLLIN, on_rate_limiter, d);
+		return evl_add(vm->evl, &d->rl[0], d->blk->rl.timer_fd, EPOLLIN, on_rate_limiter,
+			       d);
 	}
 	if ((ret = evl_add(vm->evl, &d->rl[0], d->net->rx_rl.timer_fd, EPOLLIN, on_rate_limiter,
 			   d)) ||
-	    (ret = evl_add(vm->evl, &d->rl[1], d->net->tx_rl.timer_fd, EPOLLIN, on_rate_limiter,
-			   d)))
+	    (ret =
+		 evl_add(vm->evl, &d->rl[1], d->net->tx_rl.timer_fd, EPOLLIN, on_rate_limiter, d)))
 		return ret;
 	return vnet_attach(d->net, vm->evl);
 }

@@ -18,8 +18,7 @@ void evl_destroy(struct evl *e)
 	close_fd(&e->epfd);
 }
 
-int evl_add(struct evl *e, struct evl_source *s, int fd, uint32_t events, evl_cb cb,
-	    void *opaque)
+int evl_add(struct evl *e, struct evl_source *s, int fd, uint32_t events, evl_cb cb, void *opaque)
 {
 	struct epoll_event ev = {.events = events, .data.ptr = s};
 	s->fd = fd;

@@ -117,8 +117,8 @@ static void add_blk(struct vblk_stats *a, const struct vblk_stats *b)
 		dst[i] += src[i];
 }
 
-static void net_group(struct metrics *m, json_t *root, const char *name,
-		      const struct vnet_stats *s, uint64_t faults)
+static void net_group(struct metrics *m, json_t *root, const char *name, const struct vnet_stats *s,
+		      uint64_t faults)
 {
 	json_t *g = group(root, name);
 	INC(g, name, "activate_fails", s->activate_fails);
@@ -284,7 +284,7 @@ json_t *metrics_build(struct metrics *m, struct vmm *v)
 	g = group(root, "seccomp");
 	INC(g, "seccomp", "num_faults", 0);
 	static const char *const sig[] = {"sigbus",  "sigsegv", "sigxfsz", "sigxcpu",
-					  "sigpipe", "sighup",  "sigill"};
+					  "sigpipe", "sighup",	"sigill"};
 	g = group(root, "signals");
 	for (size_t i = 0; i < ARRAY_SIZE(sig); i++)
 		INC(g, "signals", sig[i], m->signals[i]);

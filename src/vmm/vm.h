@@ -91,8 +91,8 @@ struct vm {
  * sizes), EXIT_GENERIC for host failures. `cfg` is borrowed: it must outlive
  * the VM. */
 int vm_build(struct vm *vm, const struct vm_config *cfg, const struct vm_opts *opts,
-	     struct evl *evl, void (*on_stop)(void *opaque, int code), void *stop_opaque,
-	     char *err, size_t errlen) WUR;
+	     struct evl *evl, void (*on_stop)(void *opaque, int code), void *stop_opaque, char *err,
+	     size_t errlen) WUR;
 /* Takes the console (raw terminal, non-blocking output) and starts the
  * vCPUs. 0 or -errno. */
 int vm_start(struct vm *vm) WUR;

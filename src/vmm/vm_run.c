@@ -112,7 +112,8 @@ static int setup_console(struct vm *vm)
 	    evl_add(vm->evl, &vm->src_uart_out, out, 0, on_console_writable, vm) == 0) {
 		vm->console_out_pollable = true;
 		if (fcntl(out, F_SETFL, vm->console_out_flags | O_NONBLOCK) < 0)
-			LOG_WARN("console output: cannot make it non-blocking: %s", strerror(errno));
+			LOG_WARN("console output: cannot make it non-blocking: %s",
+				 strerror(errno));
 	}
 
 	/* Console input from a terminal, a pipe or a socket only. */
@@ -186,8 +187,9 @@ void vm_log_counters(struct vm *vm)
 		LOG_DEBUG("net %s: rx_packets=%" PRIu64 " rx_bytes=%" PRIu64 " rx_fails=%" PRIu64
 			  " tx_packets=%" PRIu64 " tx_bytes=%" PRIu64 " tx_malformed=%" PRIu64
 			  " tx_spoofed_mac=%" PRIu64 " tap_read_fails=%" PRIu64
-			  " tap_write_fails=%" PRIu64 " rx_throttled=%" PRIu64 " tx_throttled=%" PRIu64
-			  " no_rx_avail_buffer=%" PRIu64 " queue_faults=%" PRIu64,
+			  " tap_write_fails=%" PRIu64 " rx_throttled=%" PRIu64
+			  " tx_throttled=%" PRIu64 " no_rx_avail_buffer=%" PRIu64
+			  " queue_faults=%" PRIu64,
 			  n->id, n->st.rx_packets_count, n->st.rx_bytes_count, n->st.rx_fails,
 			  n->st.tx_packets_count, n->st.tx_bytes_count, n->st.tx_malformed_frames,
 			  n->st.tx_spoofed_mac_count, n->st.tap_read_fails, n->st.tap_write_fails,

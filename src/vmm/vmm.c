@@ -75,7 +75,6 @@ static void on_signal(struct evl_source *s, uint32_t events)
 	vmm_request_stop(v, code);
 }
 
-
 static void on_metrics(struct evl_source *s, uint32_t events)
 {
 	struct vmm *v = s->opaque;

@@ -21,7 +21,7 @@ struct vmm {
 	char instance_id[65];
 	struct vm_config cfg; /* pre-boot: assembled by the file or the API */
 	struct vm_opts vm_opts;
-	uint64_t start_us, start_cpu_us; /* process start (or the jailer's) */
+	uint64_t start_us, start_cpu_us;	 /* process start (or the jailer's) */
 	uint64_t api_ready_us, api_ready_cpu_us; /* start -> API socket ready */
 
 	struct evl evl;

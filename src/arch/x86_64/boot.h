@@ -13,7 +13,7 @@
 #include "mem/guest_mem.h"
 
 /* E820 types (ACPI address range types). */
-#define E820_RAM 1u
+#define E820_RAM      1u
 #define E820_RESERVED 2u
 
 struct e820_ent {
@@ -97,9 +97,9 @@ int boot_write_tables(const struct guest_mem *gm, enum boot_proto proto) WUR;
 uint64_t gdt_entry(uint16_t flags, uint32_t base, uint32_t limit);
 /* Boot GDT slots. The 64-bit boot protocol wants __BOOT_CS = 0x10 and
  * __BOOT_DS = 0x18 (Documentation/arch/x86/boot.rst). */
-#define BOOT_GDT_CODE 2
-#define BOOT_GDT_DATA 3
-#define BOOT_GDT_TSS 4
+#define BOOT_GDT_CODE	 2
+#define BOOT_GDT_DATA	 3
+#define BOOT_GDT_TSS	 4
 #define BOOT_GDT_ENTRIES 5
 
 #endif

@@ -14,11 +14,11 @@ unsigned e820_build(uint64_t mem, struct e820_ent *out)
 	out[n++] = (struct e820_ent){LAYOUT_EBDA_START, LAYOUT_SYSTEM_MEM_END - LAYOUT_EBDA_START,
 				     E820_RESERVED};
 	if (low_end > LAYOUT_HIMEM_START)
-		out[n++] = (struct e820_ent){LAYOUT_HIMEM_START, low_end - LAYOUT_HIMEM_START,
-					     E820_RAM};
+		out[n++] =
+		    (struct e820_ent){LAYOUT_HIMEM_START, low_end - LAYOUT_HIMEM_START, E820_RAM};
 	if (mem > LAYOUT_MMIO_GAP_START)
-		out[n++] = (struct e820_ent){LAYOUT_MMIO_GAP_END, mem - LAYOUT_MMIO_GAP_START,
-					     E820_RAM};
+		out[n++] =
+		    (struct e820_ent){LAYOUT_MMIO_GAP_END, mem - LAYOUT_MMIO_GAP_START, E820_RAM};
 	return n;
 }
 
@@ -66,11 +66,11 @@ int boot_write_pvh(const struct guest_mem *gm, uint64_t mem, const struct boot_i
 	unsigned n = e820_build(mem, e);
 	struct hvm_memmap_table_entry map[E820_MAX];
 	struct hvm_start_info si = {
-		.magic = PVH_START_MAGIC,
-		.version = 1,
-		.cmdline_paddr = LAYOUT_CMDLINE,
-		.memmap_paddr = LAYOUT_PVH_MEMMAP,
-		.memmap_entries = n,
+	    .magic = PVH_START_MAGIC,
+	    .version = 1,
+	    .cmdline_paddr = LAYOUT_CMDLINE,
+	    .memmap_paddr = LAYOUT_PVH_MEMMAP,
+	    .memmap_entries = n,
 	};
 	int ret;
 

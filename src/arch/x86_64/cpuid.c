@@ -33,9 +33,11 @@ enum cpu_vendor cpuid_vendor(const struct kvm_cpuid2 *c)
 
 unsigned cpuid_phys_bits(const struct kvm_cpuid2 *c)
 {
-	for (uint32_t i = 0; i < c->nent; i++)
-		if (c->entries[i].function == 0x80000008 && (c->entries[i].eax & 0xff))
-			return c->entries[i].eax & 0xff;
+	for (uint32_t i = 0; i < c->nent; i++) {
+		unsigned bits = c->entries[i].eax & 0xff;
+		if (c->entries[i].function == 0x80000008 && bits)
+			return bits;
+	}
 	return 36;
 }
 
@@ -65,9 +67,9 @@ static struct kvm_cpuid_entry2 *cpuid_get_or_add(struct kvm_cpuid2 *c, uint32_t 
 }
 
 struct topo {
-	unsigned threads;    /* per core */
+	unsigned threads; /* per core */
 	unsigned thread_bits;
-	unsigned pkg_shift;  /* APIC ID bits below the package ID */
+	unsigned pkg_shift; /* APIC ID bits below the package ID */
 };
 
 static void topo_of(const struct cpuid_topo *t, struct topo *o)
@@ -138,8 +140,7 @@ static void fix_ext_topology(struct kvm_cpuid2 *c, uint32_t cap, uint32_t fn,
 
 /* Deterministic cache parameters (Intel leaf 4, AMD 0x8000001D): how many
  * logical CPUs share each level. */
-static void fix_cache_sharing(struct kvm_cpuid2 *c, uint32_t fn, const struct topo *o,
-			      bool intel)
+static void fix_cache_sharing(struct kvm_cpuid2 *c, uint32_t fn, const struct topo *o, bool intel)
 {
 	for (uint32_t i = 0; i < c->nent; i++) {
 		struct kvm_cpuid_entry2 *e = &c->entries[i];
@@ -202,7 +203,7 @@ struct kvm_cpuid2 *cpuid_for_vcpu(const struct kvm_cpuid2 *supported, const stru
 {
 	uint32_t cap = supported->nent + CPUID_EXTRA_ENTRIES;
 	struct kvm_cpuid2 *c =
-		calloc(1, sizeof(*c) + (size_t)cap * sizeof(struct kvm_cpuid_entry2));
+	    calloc(1, sizeof(*c) + (size_t)cap * sizeof(struct kvm_cpuid_entry2));
 	if (!c)
 		return NULL;
 	c->nent = supported->nent;

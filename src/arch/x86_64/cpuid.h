@@ -31,17 +31,17 @@ unsigned cpuid_phys_bits(const struct kvm_cpuid2 *c);
 struct kvm_cpuid2 *cpuid_for_vcpu(const struct kvm_cpuid2 *supported, const struct cpuid_topo *t);
 
 /* Leaf 1 ECX / EDX / leaf 7 bits used here. */
-#define CPUID_1_ECX_PDCM (1u << 15)
-#define CPUID_1_ECX_X2APIC (1u << 21)
-#define CPUID_1_ECX_TSC_DEADLINE (1u << 24)
-#define CPUID_1_ECX_HYPERVISOR (1u << 31)
-#define CPUID_1_EDX_HTT (1u << 28)
-#define CPUID_6_EAX_TURBO (1u << 1)
-#define CPUID_6_ECX_EPB (1u << 3)
-#define CPUID_7_EBX_FDP_EXCPTN_ONLY (1u << 6)
-#define CPUID_7_EBX_FCS_FDS_DEPR (1u << 13)
-#define CPUID_7_ECX_WAITPKG (1u << 5)
-#define CPUID_80000001_ECX_TOPOEXT (1u << 22)
+#define CPUID_1_ECX_PDCM	      (1u << 15)
+#define CPUID_1_ECX_X2APIC	      (1u << 21)
+#define CPUID_1_ECX_TSC_DEADLINE      (1u << 24)
+#define CPUID_1_ECX_HYPERVISOR	      (1u << 31)
+#define CPUID_1_EDX_HTT		      (1u << 28)
+#define CPUID_6_EAX_TURBO	      (1u << 1)
+#define CPUID_6_ECX_EPB		      (1u << 3)
+#define CPUID_7_EBX_FDP_EXCPTN_ONLY   (1u << 6)
+#define CPUID_7_EBX_FCS_FDS_DEPR      (1u << 13)
+#define CPUID_7_ECX_WAITPKG	      (1u << 5)
+#define CPUID_80000001_ECX_TOPOEXT    (1u << 22)
 #define CPUID_7_EDX_ARCH_CAPABILITIES (1u << 29)
 
 #endif

@@ -9,14 +9,14 @@
 #include "arch/x86_64/boot.h"
 #include "arch/x86_64/layout.h"
 
-#define MPC_SPEC 4 /* v1.4 */
-#define MPC_APIC_VERSION 0x14
-#define MPC_IOAPIC_VERSION 0x11
-#define MPC_IOAPIC_PINS 24
-#define MPC_CPU_ENABLED 1
+#define MPC_SPEC	      4 /* v1.4 */
+#define MPC_APIC_VERSION      0x14
+#define MPC_IOAPIC_VERSION    0x11
+#define MPC_IOAPIC_PINS	      24
+#define MPC_CPU_ENABLED	      1
 #define MPC_CPU_BOOTPROCESSOR 2
-#define MPC_CPU_SIGNATURE 0x600 /* family 6 */
-#define MPC_CPU_FEATURES ((1u << 9) | (1u << 0)) /* APIC, FPU */
+#define MPC_CPU_SIGNATURE     0x600		      /* family 6 */
+#define MPC_CPU_FEATURES      ((1u << 9) | (1u << 0)) /* APIC, FPU */
 
 enum { MP_PROCESSOR = 0, MP_BUS = 1, MP_IOAPIC = 2, MP_INTSRC = 3, MP_LINTSRC = 4 };
 enum { MP_INT = 0, MP_NMI = 1, MP_EXTINT = 3 };
@@ -102,17 +102,18 @@ int mptable_build(uint8_t *buf, size_t cap, gpa_t at, unsigned ncpus)
 
 	for (unsigned i = 0; i < ncpus; i++, entries++) {
 		struct mpc_cpu c = {
-			.type = MP_PROCESSOR,
-			.apicid = (uint8_t)i,
-			.apicver = MPC_APIC_VERSION,
-			.cpuflag = MPC_CPU_ENABLED | (i == 0 ? MPC_CPU_BOOTPROCESSOR : 0),
-			.cpufeature = MPC_CPU_SIGNATURE,
-			.featureflag = MPC_CPU_FEATURES,
+		    .type = MP_PROCESSOR,
+		    .apicid = (uint8_t)i,
+		    .apicver = MPC_APIC_VERSION,
+		    .cpuflag = MPC_CPU_ENABLED | (i == 0 ? MPC_CPU_BOOTPROCESSOR : 0),
+		    .cpufeature = MPC_CPU_SIGNATURE,
+		    .featureflag = MPC_CPU_FEATURES,
 		};
 		memcpy(p, &c, sizeof(c));
 		p += sizeof(c);
 	}
-	struct mpc_bus bus = {.type = MP_BUS, .busid = 0, .bustype = {'I', 'S', 'A', ' ', ' ', ' '}};
+	struct mpc_bus bus = {
+	    .type = MP_BUS, .busid = 0, .bustype = {'I', 'S', 'A', ' ', ' ', ' '}};
 	memcpy(p, &bus, sizeof(bus));
 	p += sizeof(bus);
 	entries++;
@@ -134,10 +135,10 @@ int mptable_build(uint8_t *buf, size_t cap, gpa_t at, unsigned ncpus)
 		memcpy(p, &s, sizeof(s));
 		p += sizeof(s);
 	}
-	struct mpc_lintsrc l0 = {.type = MP_LINTSRC, .irqtype = MP_EXTINT, .destapic = 0,
-				 .destapiclint = 0};
-	struct mpc_lintsrc l1 = {.type = MP_LINTSRC, .irqtype = MP_NMI, .destapic = 0xff,
-				 .destapiclint = 1};
+	struct mpc_lintsrc l0 = {
+	    .type = MP_LINTSRC, .irqtype = MP_EXTINT, .destapic = 0, .destapiclint = 0};
+	struct mpc_lintsrc l1 = {
+	    .type = MP_LINTSRC, .irqtype = MP_NMI, .destapic = 0xff, .destapiclint = 1};
 	memcpy(p, &l0, sizeof(l0));
 	p += sizeof(l0);
 	memcpy(p, &l1, sizeof(l1));

@@ -9,49 +9,49 @@
 
 #include "arch/x86_64/layout.h"
 
-#define CR0_PE (1ull << 0)
-#define CR0_ET (1ull << 4)
-#define CR0_PG (1ull << 31)
-#define CR4_PAE (1ull << 5)
+#define CR0_PE	 (1ull << 0)
+#define CR0_ET	 (1ull << 4)
+#define CR0_PG	 (1ull << 31)
+#define CR4_PAE	 (1ull << 5)
 #define EFER_LME (1ull << 8)
 #define EFER_LMA (1ull << 10)
 
-#define APIC_LVT0 0x350
-#define APIC_LVT1 0x360
-#define APIC_MODE_NMI 0x4
+#define APIC_LVT0	 0x350
+#define APIC_LVT1	 0x360
+#define APIC_MODE_NMI	 0x4
 #define APIC_MODE_EXTINT 0x7
 
 /* MSRs written at boot (Firecracker's list): SYSENTER and SYSCALL state
  * cleared, TSC 0, fast strings on, MTRRs on with write-back default. */
 const struct boot_msr arch_boot_msrs[] = {
-	{0x174, 0},		  /* IA32_SYSENTER_CS */
-	{0x175, 0},		  /* IA32_SYSENTER_ESP */
-	{0x176, 0},		  /* IA32_SYSENTER_EIP */
-	{0xc0000081, 0},	  /* STAR */
-	{0xc0000083, 0},	  /* CSTAR */
-	{0xc0000102, 0},	  /* KERNEL_GS_BASE */
-	{0xc0000084, 0},	  /* SYSCALL_MASK */
-	{0xc0000082, 0},	  /* LSTAR */
-	{0x10, 0},		  /* IA32_TSC */
-	{0x1a0, 1},		  /* IA32_MISC_ENABLE: FAST_STRING */
-	{0x2ff, (1u << 11) | 6}, /* MTRRdefType: enabled, write-back */
+    {0x174, 0},		     /* IA32_SYSENTER_CS */
+    {0x175, 0},		     /* IA32_SYSENTER_ESP */
+    {0x176, 0},		     /* IA32_SYSENTER_EIP */
+    {0xc0000081, 0},	     /* STAR */
+    {0xc0000083, 0},	     /* CSTAR */
+    {0xc0000102, 0},	     /* KERNEL_GS_BASE */
+    {0xc0000084, 0},	     /* SYSCALL_MASK */
+    {0xc0000082, 0},	     /* LSTAR */
+    {0x10, 0},		     /* IA32_TSC */
+    {0x1a0, 1},		     /* IA32_MISC_ENABLE: FAST_STRING */
+    {0x2ff, (1u << 11) | 6}, /* MTRRdefType: enabled, write-back */
 };
 const size_t arch_boot_msrs_count = ARRAY_SIZE(arch_boot_msrs);
 
 static struct kvm_segment segment_of(uint64_t e, uint16_t index)
 {
 	struct kvm_segment s = {
-		.base = ((e >> 16) & 0xffffff) | (((e >> 56) & 0xff) << 24),
-		.limit = (uint32_t)((e & 0xffff) | ((e >> 32) & 0xf0000)),
-		.selector = (uint16_t)(index * 8),
-		.type = (e >> 40) & 0xf,
-		.present = (e >> 47) & 1,
-		.dpl = (e >> 45) & 3,
-		.db = (e >> 54) & 1,
-		.s = (e >> 44) & 1,
-		.l = (e >> 53) & 1,
-		.g = (e >> 55) & 1,
-		.avl = (e >> 52) & 1,
+	    .base = ((e >> 16) & 0xffffff) | (((e >> 56) & 0xff) << 24),
+	    .limit = (uint32_t)((e & 0xffff) | ((e >> 32) & 0xf0000)),
+	    .selector = (uint16_t)(index * 8),
+	    .type = (e >> 40) & 0xf,
+	    .present = (e >> 47) & 1,
+	    .dpl = (e >> 45) & 3,
+	    .db = (e >> 54) & 1,
+	    .s = (e >> 44) & 1,
+	    .l = (e >> 53) & 1,
+	    .g = (e >> 55) & 1,
+	    .avl = (e >> 52) & 1,
 	};
 	if (s.g)
 		s.limit = (s.limit << 12) | 0xfff;
@@ -210,8 +210,11 @@ void arch_vcpu_dump(int fd, char *buf, size_t len)
 		 (uint64_t)r.rip, (uint64_t)r.rsp, (uint64_t)r.rflags, (uint64_t)r.rax,
 		 (uint64_t)r.rbx, (uint64_t)r.rcx, (uint64_t)r.rdx, (uint64_t)r.rsi,
 		 (uint64_t)r.rdi, s.cs.selector, s.cs.dpl,
-		 s.cs.l ? "64-bit" : s.cs.db ? "32-bit" : "16-bit", (uint64_t)s.cr0,
-		 (uint64_t)s.cr2, (uint64_t)s.cr3, (uint64_t)s.cr4, (uint64_t)s.efer);
+		 s.cs.l	   ? "64-bit"
+		 : s.cs.db ? "32-bit"
+			   : "16-bit",
+		 (uint64_t)s.cr0, (uint64_t)s.cr2, (uint64_t)s.cr3, (uint64_t)s.cr4,
+		 (uint64_t)s.efer);
 }
 
 unsigned arch_vcpu_insn_bytes(int fd, const struct guest_mem *gm, uint8_t *out)

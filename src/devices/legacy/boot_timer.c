@@ -20,8 +20,8 @@ static void bt_write(void *opaque, uint64_t off, const uint8_t *data, uint32_t l
 	uint64_t cpu_us = process_cpu_us() - t->start_cpu_us;
 	__atomic_store_n(&t->last_us, us, __ATOMIC_RELAXED);
 	/* Guest-triggerable, so rate-limited like every such line. */
-	LOG_RL_INFO("Guest-boot-time = %6" PRIu64 " us %" PRIu64 " ms, %6" PRIu64
-		    " CPU us %" PRIu64 " CPU ms",
+	LOG_RL_INFO("Guest-boot-time = %6" PRIu64 " us %" PRIu64 " ms, %6" PRIu64 " CPU us %" PRIu64
+		    " CPU ms",
 		    us, us / 1000, cpu_us, cpu_us / 1000);
 }
 

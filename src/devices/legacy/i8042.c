@@ -5,21 +5,21 @@
 
 #include "common/log.h"
 
-#define OFS_DATA 0
+#define OFS_DATA   0
 #define OFS_STATUS 4
 
 #define SB_OUT_DATA_AVAIL 0x01
 #define SB_I8042_CMD_DATA 0x08
-#define SB_KBD_ENABLED 0x10
+#define SB_KBD_ENABLED	  0x10
 
 #define CB_KBD_INT 0x01
 #define CB_POST_OK 0x04
 
-#define CMD_READ_CTR 0x20
-#define CMD_WRITE_CTR 0x60
-#define CMD_READ_OUTP 0xd0
+#define CMD_READ_CTR   0x20
+#define CMD_WRITE_CTR  0x60
+#define CMD_READ_OUTP  0xd0
 #define CMD_WRITE_OUTP 0xd1
-#define CMD_RESET_CPU 0xfe
+#define CMD_RESET_CPU  0xfe
 
 #define KBD_ACK 0xfa
 

@@ -12,12 +12,12 @@
 #include "devices/irq.h"
 
 #define I8042_BASE 0x60
-#define I8042_LEN 5 /* 0x60 data ... 0x64 status/command */
-#define I8042_BUF 16
+#define I8042_LEN  5 /* 0x60 data ... 0x64 status/command */
+#define I8042_BUF  16
 
 struct i8042_stats {
 	uint64_t read_count, write_count, reset_count, missed_read_count, missed_write_count,
-		error_count;
+	    error_count;
 };
 
 struct i8042 {

@@ -7,29 +7,37 @@
 #include "common/log.h"
 
 /* Register offsets (DLAB selects the divisor latch at 0 and 1). */
-enum { REG_DATA = 0, REG_IER = 1, REG_IIR_FCR = 2, REG_LCR = 3, REG_MCR = 4, REG_LSR = 5,
-       REG_MSR = 6, REG_SCR = 7 };
+enum {
+	REG_DATA = 0,
+	REG_IER = 1,
+	REG_IIR_FCR = 2,
+	REG_LCR = 3,
+	REG_MCR = 4,
+	REG_LSR = 5,
+	REG_MSR = 6,
+	REG_SCR = 7
+};
 
-#define LCR_DLAB 0x80
-#define IER_RDA 0x01  /* received data available */
-#define IER_THRE 0x02 /* transmitter holding register empty */
-#define IER_MASK 0x0f
-#define IIR_NONE 0x01
-#define IIR_THRE 0x02
-#define IIR_RDA 0x04
-#define IIR_FIFO 0xc0 /* FIFOs enabled (16550A) */
-#define LSR_DR 0x01
-#define LSR_THRE 0x20
-#define LSR_TEMT 0x40
-#define MCR_DTR 0x01
-#define MCR_RTS 0x02
-#define MCR_OUT1 0x04
-#define MCR_OUT2 0x08
-#define MCR_LOOP 0x10
-#define MSR_CTS 0x10
-#define MSR_DSR 0x20
-#define MSR_RI 0x40
-#define MSR_DCD 0x80
+#define LCR_DLAB    0x80
+#define IER_RDA	    0x01 /* received data available */
+#define IER_THRE    0x02 /* transmitter holding register empty */
+#define IER_MASK    0x0f
+#define IIR_NONE    0x01
+#define IIR_THRE    0x02
+#define IIR_RDA	    0x04
+#define IIR_FIFO    0xc0 /* FIFOs enabled (16550A) */
+#define LSR_DR	    0x01
+#define LSR_THRE    0x20
+#define LSR_TEMT    0x40
+#define MCR_DTR	    0x01
+#define MCR_RTS	    0x02
+#define MCR_OUT1    0x04
+#define MCR_OUT2    0x08
+#define MCR_LOOP    0x10
+#define MSR_CTS	    0x10
+#define MSR_DSR	    0x20
+#define MSR_RI	    0x40
+#define MSR_DCD	    0x80
 #define MSR_DEFAULT (MSR_DCD | MSR_DSR | MSR_CTS)
 #define MCR_DEFAULT MCR_OUT2
 

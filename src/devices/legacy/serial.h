@@ -18,9 +18,9 @@
 #include "devices/irq.h"
 
 #define UART_COM1_BASE 0x3f8
-#define UART_NREGS 8
-#define UART_RX_FIFO 64
-#define UART_OUT_RING (64u * 1024)
+#define UART_NREGS     8
+#define UART_RX_FIFO   64
+#define UART_OUT_RING  (64u * 1024)
 
 struct uart_stats {
 	uint64_t write_count;	     /* bytes the guest wrote */
@@ -42,7 +42,7 @@ struct uart {
 	uint8_t *out;
 	unsigned out_head, out_len;
 	int sink_fd;
-	int notify_fd; /* eventfd: output to drain, or room in the RX FIFO */
+	int notify_fd;	 /* eventfd: output to drain, or room in the RX FIFO */
 	bool rx_starved; /* the VMM stopped feeding input; wake it on room */
 	struct irq_line irq;
 	struct uart_stats st;

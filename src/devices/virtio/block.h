@@ -14,28 +14,28 @@
 #include "devices/virtio/mmio.h"
 
 /* Request types and status values (§5.2.6). */
-#define VIRTIO_BLK_T_IN 0
-#define VIRTIO_BLK_T_OUT 1
-#define VIRTIO_BLK_T_FLUSH 4
+#define VIRTIO_BLK_T_IN	    0
+#define VIRTIO_BLK_T_OUT    1
+#define VIRTIO_BLK_T_FLUSH  4
 #define VIRTIO_BLK_T_GET_ID 8
-#define VIRTIO_BLK_S_OK 0
-#define VIRTIO_BLK_S_IOERR 1
+#define VIRTIO_BLK_S_OK	    0
+#define VIRTIO_BLK_S_IOERR  1
 #define VIRTIO_BLK_S_UNSUPP 2
 /* Feature bits (§5.2.3). */
 #define VIRTIO_BLK_F_SEG_MAX 2
-#define VIRTIO_BLK_F_RO 5
-#define VIRTIO_BLK_F_FLUSH 9
+#define VIRTIO_BLK_F_RO	     5
+#define VIRTIO_BLK_F_FLUSH   9
 
 #define VIRTIO_BLK_ID_BYTES 20
-#define VIRTIO_BLK_SECTOR 512
-#define VBLK_SEG_MAX (VIRTIO_QUEUE_MAX_SIZE - 2)
-#define VBLK_ID_MAX 64
+#define VIRTIO_BLK_SECTOR   512
+#define VBLK_SEG_MAX	    (VIRTIO_QUEUE_MAX_SIZE - 2)
+#define VBLK_ID_MAX	    64
 
 /* Firecracker's "block" metric fields. */
 struct vblk_stats {
 	uint64_t activate_fails, cfg_fails, event_fails, execute_fails, invalid_reqs_count;
 	uint64_t flush_count, queue_event_count, rate_limiter_event_count, update_count,
-		update_fails;
+	    update_fails;
 	uint64_t read_bytes, write_bytes, read_count, write_count;
 	uint64_t rate_limiter_throttled_events, io_engine_throttled_events, remaining_reqs_count;
 	uint64_t no_avail_buffer;
@@ -64,7 +64,7 @@ struct blk_inflight {
 	uint16_t head;
 	uint8_t *status;
 	uint32_t used_len;
-	uint64_t expect;   /* bytes the operation must move */
+	uint64_t expect; /* bytes the operation must move */
 	uint64_t done;
 	uint32_t type;
 	uint64_t offset;
@@ -91,14 +91,14 @@ struct vblk {
 	int ring_efd;
 	struct blk_inflight *inflight; /* VIRTIO_QUEUE_MAX_SIZE slots */
 	unsigned ninflight;
-	bool throttled;	   /* a request waits for the rate limiter */
-	bool engine_full;  /* every io_uring slot is busy: wait for completions */
+	bool throttled;	  /* a request waits for the rate limiter */
+	bool engine_full; /* every io_uring slot is busy: wait for completions */
 };
 
 /* Opens the file and sets up the device at `base`/`gsi`; `err` names the
  * problem on failure. */
-int vblk_init(struct vblk *b, const struct vblk_cfg *cfg, const struct guest_mem *gm,
-	      gpa_t base, uint32_t gsi, char *err, size_t errlen) WUR;
+int vblk_init(struct vblk *b, const struct vblk_cfg *cfg, const struct guest_mem *gm, gpa_t base,
+	      uint32_t gsi, char *err, size_t errlen) WUR;
 void vblk_destroy(struct vblk *b);
 /* VMM thread: io_uring completions are ready. */
 void vblk_handle_completions(struct vblk *b);

@@ -10,17 +10,33 @@
 
 /* Register offsets (§4.2.2). */
 enum {
-	R_MAGIC = 0x000, R_VERSION = 0x004, R_DEVICE_ID = 0x008, R_VENDOR_ID = 0x00c,
-	R_DEVICE_FEATURES = 0x010, R_DEVICE_FEATURES_SEL = 0x014, R_DRIVER_FEATURES = 0x020,
-	R_DRIVER_FEATURES_SEL = 0x024, R_QUEUE_SEL = 0x030, R_QUEUE_NUM_MAX = 0x034,
-	R_QUEUE_NUM = 0x038, R_QUEUE_READY = 0x044, R_QUEUE_NOTIFY = 0x050,
-	R_INTERRUPT_STATUS = 0x060, R_INTERRUPT_ACK = 0x064, R_STATUS = 0x070,
-	R_QUEUE_DESC_LOW = 0x080, R_QUEUE_DESC_HIGH = 0x084, R_QUEUE_DRIVER_LOW = 0x090,
-	R_QUEUE_DRIVER_HIGH = 0x094, R_QUEUE_DEVICE_LOW = 0x0a0, R_QUEUE_DEVICE_HIGH = 0x0a4,
-	R_CONFIG_GENERATION = 0x0fc, R_CONFIG = 0x100,
+	R_MAGIC = 0x000,
+	R_VERSION = 0x004,
+	R_DEVICE_ID = 0x008,
+	R_VENDOR_ID = 0x00c,
+	R_DEVICE_FEATURES = 0x010,
+	R_DEVICE_FEATURES_SEL = 0x014,
+	R_DRIVER_FEATURES = 0x020,
+	R_DRIVER_FEATURES_SEL = 0x024,
+	R_QUEUE_SEL = 0x030,
+	R_QUEUE_NUM_MAX = 0x034,
+	R_QUEUE_NUM = 0x038,
+	R_QUEUE_READY = 0x044,
+	R_QUEUE_NOTIFY = 0x050,
+	R_INTERRUPT_STATUS = 0x060,
+	R_INTERRUPT_ACK = 0x064,
+	R_STATUS = 0x070,
+	R_QUEUE_DESC_LOW = 0x080,
+	R_QUEUE_DESC_HIGH = 0x084,
+	R_QUEUE_DRIVER_LOW = 0x090,
+	R_QUEUE_DRIVER_HIGH = 0x094,
+	R_QUEUE_DEVICE_LOW = 0x0a0,
+	R_QUEUE_DEVICE_HIGH = 0x0a4,
+	R_CONFIG_GENERATION = 0x0fc,
+	R_CONFIG = 0x100,
 };
 
-#define MMIO_MAGIC 0x74726976 /* "virt" */
+#define MMIO_MAGIC   0x74726976 /* "virt" */
 #define MMIO_VERSION 2
 
 #define S_ACK VIRTIO_STATUS_ACKNOWLEDGE
@@ -34,10 +50,10 @@ enum {
 static const struct {
 	uint32_t from, to;
 } status_steps[] = {
-	{0, S_ACK},
-	{S_ACK, S_ACK | S_DRV},
-	{S_ACK | S_DRV, S_ACK | S_DRV | S_FOK},
-	{S_ACK | S_DRV | S_FOK, S_ACK | S_DRV | S_FOK | S_DOK},
+    {0, S_ACK},
+    {S_ACK, S_ACK | S_DRV},
+    {S_ACK | S_DRV, S_ACK | S_DRV | S_FOK},
+    {S_ACK | S_DRV | S_FOK, S_ACK | S_DRV | S_FOK | S_DOK},
 };
 
 static bool step_allowed(uint32_t from, uint32_t to)
@@ -140,7 +156,8 @@ static void write_status(struct virtio_mmio *t, uint32_t v)
 	}
 	if (!step_allowed(cur, v)) {
 		t->st.refused_status++;
-		LOG_RL_DEBUG("virtio-%s %s: status 0x%x -> 0x%x refused", t->ops->kind, t->id, cur, v);
+		LOG_RL_DEBUG("virtio-%s %s: status 0x%x -> 0x%x refused", t->ops->kind, t->id, cur,
+			     v);
 		return;
 	}
 	if ((v & S_FOK) && !(cur & S_FOK) && !features_ok(t)) {
@@ -188,8 +205,8 @@ static void write_queue_reg(struct virtio_mmio *t, uint64_t off, uint32_t v)
 			if (vq_check(q, t->gm, &why) == 0) {
 				q->ready = true;
 			} else {
-				LOG_RL_INFO("virtio-%s %s: queue %u refused: %s", t->ops->kind, t->id,
-					    t->queue_sel, why);
+				LOG_RL_INFO("virtio-%s %s: queue %u refused: %s", t->ops->kind,
+					    t->id, t->queue_sel, why);
 				needs_reset(t);
 			}
 		} else if (v == 0) {

@@ -17,8 +17,8 @@
 #include "devices/virtio/queue.h"
 #include "mem/guest_mem.h"
 
-#define VIRTIO_MMIO_MAX_QUEUES 3
-#define VIRTIO_MMIO_WINDOW 0x1000
+#define VIRTIO_MMIO_MAX_QUEUES	 3
+#define VIRTIO_MMIO_WINDOW	 0x1000
 #define VIRTIO_MMIO_QUEUE_NOTIFY 0x050
 
 struct virtio_mmio;
@@ -42,12 +42,12 @@ struct virtio_dev_ops {
 };
 
 struct virtio_mmio_stats {
-	uint64_t bad_accesses;	  /* wrong width/alignment, unknown registers */
-	uint64_t refused_status;  /* status writes outside the allowed table */
-	uint64_t queue_faults;	  /* queues broken by the driver */
+	uint64_t bad_accesses;	 /* wrong width/alignment, unknown registers */
+	uint64_t refused_status; /* status writes outside the allowed table */
+	uint64_t queue_faults;	 /* queues broken by the driver */
 	uint64_t activate_fails;
-	uint64_t notifies;	  /* queue notifications handled */
-	uint64_t interrupts;	  /* used-buffer interrupts raised */
+	uint64_t notifies;   /* queue notifications handled */
+	uint64_t interrupts; /* used-buffer interrupts raised */
 	uint64_t config_interrupts;
 };
 
@@ -70,8 +70,8 @@ struct virtio_mmio {
 	uint32_t config_generation;
 	struct vq queues[VIRTIO_MMIO_MAX_QUEUES];
 
-	bool active;	       /* the VMM thread activated it */
-	bool activate_pending; /* DRIVER_OK seen, activation not done */
+	bool active;			       /* the VMM thread activated it */
+	bool activate_pending;		       /* DRIVER_OK seen, activation not done */
 	int notify_fd[VIRTIO_MMIO_MAX_QUEUES]; /* ioeventfds */
 	int control_fd;			       /* eventfd: activation wanted */
 	struct irq_line irq;

@@ -9,9 +9,9 @@
 
 #include "common/log.h"
 
-#define NET_CONFIG_LEN 12 /* mac[6], status u16, max_virtqueue_pairs u16, mtu u16 */
+#define NET_CONFIG_LEN	12 /* mac[6], status u16, max_virtqueue_pairs u16, mtu u16 */
 #define HDR_NUM_BUFFERS 10 /* offset of num_buffers in virtio_net_hdr_v1 */
-#define ETH_HLEN 14
+#define ETH_HLEN	14
 
 /* ---------------------------------------------------------------- TX */
 
@@ -186,8 +186,8 @@ static enum rx_result rx_deliver(struct vnet *n, struct vq *q, uint16_t *given_b
 				vq_add_used(q, heads[i], 0);
 			vq_add_used(q, n->chain.head, 0);
 			n->st.rx_fails++;
-			LOG_RL_INFO("virtio-net %s: RX buffer %s; frame of %zu bytes dropped", n->id,
-				    w < 0 ? "not in guest RAM or not writable" : "too small",
+			LOG_RL_INFO("virtio-net %s: RX buffer %s; frame of %zu bytes dropped",
+				    n->id, w < 0 ? "not in guest RAM or not writable" : "too small",
 				    n->rx_len - VNET_HDR_LEN);
 			return RX_DROPPED;
 		}
@@ -397,13 +397,13 @@ static void net_reset(void *dev)
 }
 
 static const struct virtio_dev_ops net_ops = {
-	.kind = "net",
-	.device_id = VIRTIO_ID_NET,
-	.num_queues = 2,
-	.config_read = net_config_read,
-	.activate = net_activate,
-	.queue_notify = net_queue_notify,
-	.reset = net_reset,
+    .kind = "net",
+    .device_id = VIRTIO_ID_NET,
+    .num_queues = 2,
+    .config_read = net_config_read,
+    .activate = net_activate,
+    .queue_notify = net_queue_notify,
+    .reset = net_reset,
 };
 
 int vnet_init(struct vnet *n, const struct vnet_cfg *cfg, const struct guest_mem *gm, gpa_t base,

@@ -15,24 +15,24 @@
 #include "vmm/event_loop.h"
 
 /* Feature bits (§5.1.3). */
-#define VIRTIO_NET_F_CSUM 0
+#define VIRTIO_NET_F_CSUM	0
 #define VIRTIO_NET_F_GUEST_CSUM 1
-#define VIRTIO_NET_F_MTU 3
-#define VIRTIO_NET_F_MAC 5
+#define VIRTIO_NET_F_MTU	3
+#define VIRTIO_NET_F_MAC	5
 #define VIRTIO_NET_F_GUEST_TSO4 7
 #define VIRTIO_NET_F_GUEST_TSO6 8
-#define VIRTIO_NET_F_GUEST_UFO 10
-#define VIRTIO_NET_F_HOST_TSO4 11
-#define VIRTIO_NET_F_HOST_TSO6 12
-#define VIRTIO_NET_F_HOST_UFO 14
-#define VIRTIO_NET_F_MRG_RXBUF 15
+#define VIRTIO_NET_F_GUEST_UFO	10
+#define VIRTIO_NET_F_HOST_TSO4	11
+#define VIRTIO_NET_F_HOST_TSO6	12
+#define VIRTIO_NET_F_HOST_UFO	14
+#define VIRTIO_NET_F_MRG_RXBUF	15
 
 #define VNET_HDR_LEN 12 /* struct virtio_net_hdr_v1 */
-#define VNET_RXQ 0
-#define VNET_TXQ 1
+#define VNET_RXQ     0
+#define VNET_TXQ     1
 /* Largest frame (with TSO) plus the header, as Firecracker sizes it. */
 #define VNET_MAX_FRAME (65562u)
-#define VNET_ID_MAX 64
+#define VNET_ID_MAX    64
 
 struct vnet_cfg {
 	const char *iface_id;
@@ -50,8 +50,8 @@ struct vnet_stats {
 	uint64_t rx_bytes_count, rx_packets_count, rx_fails, rx_count;
 	uint64_t rx_rate_limiter_throttled, no_rx_avail_buffer;
 	uint64_t tx_queue_event_count, tx_rate_limiter_event_count, tx_bytes_count,
-		tx_packets_count, tx_fails, tx_count, tx_malformed_frames, tx_spoofed_mac_count,
-		tx_rate_limiter_throttled, no_tx_avail_buffer;
+	    tx_packets_count, tx_fails, tx_count, tx_malformed_frames, tx_spoofed_mac_count,
+	    tx_rate_limiter_throttled, no_tx_avail_buffer;
 	uint64_t tap_read_fails, tap_write_fails;
 };
 

@@ -4,9 +4,9 @@
 #include <string.h>
 
 /* Ring sizes in bytes for a queue of n entries (§2.7). */
-#define DESC_BYTES(n) (16ull * (n))
+#define DESC_BYTES(n)  (16ull * (n))
 #define AVAIL_BYTES(n) (6ull + 2ull * (n))
-#define USED_BYTES(n) (6ull + 8ull * (n))
+#define USED_BYTES(n)  (6ull + 8ull * (n))
 
 const char *vq_fault_name(enum vq_fault f)
 {
@@ -131,7 +131,7 @@ void vq_unpop(struct vq *q)
 void vq_add_used(struct vq *q, uint16_t head, uint32_t len)
 {
 	volatile struct virtq_used_elem *e =
-		(volatile struct virtq_used_elem *)(q->used + 2) + (q->next_used & (q->size - 1));
+	    (volatile struct virtq_used_elem *)(q->used + 2) + (q->next_used & (q->size - 1));
 	e->id = head;
 	e->len = len;
 	q->next_used++;

@@ -21,12 +21,12 @@
 #include "mem/guest_mem.h"
 
 /* Descriptor flags (§2.7.5). */
-#define VIRTQ_DESC_F_NEXT 1
-#define VIRTQ_DESC_F_WRITE 2
+#define VIRTQ_DESC_F_NEXT     1
+#define VIRTQ_DESC_F_WRITE    2
 #define VIRTQ_DESC_F_INDIRECT 4
 /* Ring flags. */
 #define VIRTQ_AVAIL_F_NO_INTERRUPT 1
-#define VIRTQ_USED_F_NO_NOTIFY 1
+#define VIRTQ_USED_F_NO_NOTIFY	   1
 
 struct virtq_desc {
 	uint64_t addr;
@@ -63,11 +63,11 @@ struct vq {
 	bool event_idx;
 	enum vq_fault fault;
 	volatile struct virtq_desc *desc;
-	volatile uint16_t *avail;  /* flags, idx, ring[size], used_event */
-	volatile uint16_t *used;   /* flags, idx, then the elements */
-	uint16_t last_avail;	   /* next avail entry to consume */
-	uint16_t next_used;	   /* used->idx we will publish next */
-	uint16_t signalled_used;   /* used idx at the last interrupt decision */
+	volatile uint16_t *avail; /* flags, idx, ring[size], used_event */
+	volatile uint16_t *used;  /* flags, idx, then the elements */
+	uint16_t last_avail;	  /* next avail entry to consume */
+	uint16_t next_used;	  /* used->idx we will publish next */
+	uint16_t signalled_used;  /* used idx at the last interrupt decision */
 	bool signalled_valid;
 };
 

@@ -39,7 +39,7 @@ int tap_open(const char *name, int *fd, char *err, size_t errlen)
 	if (ioctl(*fd, TUNSETIFF, &ifr) < 0) {
 		int e = errno;
 		snprintf(err, errlen, "cannot attach to tap '%s': %s%s", name, strerror(e),
-			 e == EBUSY ? " (another process holds it)"
+			 e == EBUSY   ? " (another process holds it)"
 			 : e == EPERM ? " (create it first, owned by this user)"
 				      : "");
 		close_fd(fd);
