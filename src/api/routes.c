@@ -91,6 +91,36 @@ static bool prefix_match(const char *pattern, const char *path, const char **id)
 	return !strcmp(pattern, path);
 }
 
+/* jansson parses recursively and allows 2048 levels, more than a small
+ * thread stack holds; refuse anything deeper than a real request could be
+ * before it is parsed. Brackets inside strings do not count. */
+#define API_JSON_MAX_DEPTH 128
+
+static bool json_too_deep(const char *s, size_t len)
+{
+	unsigned depth = 0;
+	bool in_str = false, esc = false;
+	for (size_t i = 0; i < len; i++) {
+		char c = s[i];
+		if (in_str) {
+			if (esc)
+				esc = false;
+			else if (c == '\\')
+				esc = true;
+			else if (c == '"')
+				in_str = false;
+		} else if (c == '"') {
+			in_str = true;
+		} else if (c == '[' || c == '{') {
+			if (++depth > API_JSON_MAX_DEPTH)
+				return true;
+		} else if ((c == ']' || c == '}') && depth) {
+			depth--;
+		}
+	}
+	return false;
+}
+
 static bool valid_id(const char *id)
 {
 	for (const char *p = id; *p; p++)
@@ -122,7 +152,10 @@ int api_route(const char *method, const char *path, const char *body, size_t bod
 	if (id) {
 		if (!*id)
 			return refuse(e, "The ID cannot be empty.");
-		if (strlen(id) >= sizeof(req->id) || !valid_id(id))
+		if (strlen(id) >= sizeof(req->id))
+			return refuse(e, "API Resource IDs can be at most %zu characters long.",
+				      sizeof(req->id) - 1);
+		if (!valid_id(id))
 			return refuse(e,
 				      "API Resource IDs can only contain alphanumeric characters "
 				      "and underscores.");
@@ -135,6 +168,11 @@ int api_route(const char *method, const char *path, const char *body, size_t bod
 	}
 	if (!body_len)
 		return refuse(e, "Empty %s request.", method);
+	if (json_too_deep(body, body_len))
+		return refuse(e,
+			      "An error occurred when deserializing the json body of a request: "
+			      "nested deeper than %d levels.",
+			      API_JSON_MAX_DEPTH);
 	json_error_t je;
 	req->body = json_loadb(body, body_len, JSON_REJECT_DUPLICATES, &je);
 	if (!req->body)

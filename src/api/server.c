@@ -35,9 +35,11 @@ struct conn {
 	bool dead;    /* the client went away while waiting */
 	bool closing; /* close once the output is written */
 	bool keep_alive;
-	bool wants_out; /* EPOLLOUT registered */
-	bool queued;	/* in the wait queue */
-	bool continued; /* "100 Continue" sent for the request being received */
+	bool eof;	 /* the client sent its FIN: answer what came, then close */
+	bool gone;	 /* the client hung up entirely: answers go nowhere */
+	uint32_t events; /* the epoll interest registered for fd */
+	bool queued;	 /* in the wait queue */
+	bool continued;	 /* "100 Continue" sent for the request being received */
 	struct conn *next;
 };
 
@@ -289,27 +291,52 @@ static void conn_close(struct api_server *s, struct conn *c)
 		conn_free(s, c);
 }
 
-static void conn_want_out(struct api_server *s, struct conn *c, bool on)
+/* The epoll interest follows the connection's state: input only while
+ * there is room for it and the client has not finished sending, output
+ * only while an answer waits. Level-triggered, so an interest that cannot
+ * make progress must be off, or the thread spins. */
+static void conn_update_events(struct api_server *s, struct conn *c)
 {
-	if (c->wants_out == on || c->fd < 0)
+	if (c->fd < 0 || c->gone)
 		return;
-	struct epoll_event ev = {.events = EPOLLIN | EPOLLRDHUP | (on ? EPOLLOUT : 0),
-				 .data.ptr = c};
-	if (epoll_ctl(s->epfd, EPOLL_CTL_MOD, c->fd, &ev) == 0)
-		c->wants_out = on;
+	uint32_t ev = 0;
+	if (!c->eof && c->in_len < c->in_cap)
+		ev |= EPOLLIN | EPOLLRDHUP;
+	if (c->out_len)
+		ev |= EPOLLOUT;
+	if (ev == c->events)
+		return;
+	struct epoll_event e = {.events = ev, .data.ptr = c};
+	if (epoll_ctl(s->epfd, EPOLL_CTL_MOD, c->fd, &e) == 0)
+		c->events = ev;
 }
 
-/* Writes what it can; false when the connection went away. */
+/* The client hung up entirely (EPOLLHUP, EPIPE). Requests it sent in full
+ * are still carried out, in order, as if it had only sent its FIN; their
+ * answers are dropped. Off epoll: a hung-up socket always polls ready. */
+static void conn_gone(struct api_server *s, struct conn *c)
+{
+	if (c->gone || c->fd < 0)
+		return;
+	epoll_ctl(s->epfd, EPOLL_CTL_DEL, c->fd, NULL);
+	c->gone = c->eof = true;
+	c->events = 0;
+	c->out_len = c->out_off = 0;
+}
+
+/* Writes what it can; false when the connection is closed. */
 static bool conn_flush(struct api_server *s, struct conn *c)
 {
-	while (c->out_off < c->out_len) {
+	while (!c->gone && c->out_off < c->out_len) {
 		ssize_t n = send(c->fd, c->out + c->out_off, c->out_len - c->out_off, MSG_NOSIGNAL);
 		if (n < 0) {
 			if (errno == EINTR)
 				continue;
-			if (errno == EAGAIN) {
-				conn_want_out(s, c, true);
-				return true;
+			if (errno == EAGAIN)
+				return true; /* the rest on EPOLLOUT */
+			if (c->waiting || c->queued || c->in_len) {
+				conn_gone(s, c);
+				break;
 			}
 			conn_close(s, c);
 			return false;
@@ -317,9 +344,9 @@ static bool conn_flush(struct api_server *s, struct conn *c)
 		c->out_off += (size_t)n;
 	}
 	c->out_off = c->out_len = 0;
-	conn_want_out(s, c, false);
 	if (c->closing) {
-		shutdown(c->fd, SHUT_WR);
+		if (!c->gone)
+			shutdown(c->fd, SHUT_WR);
 		conn_close(s, c);
 		return false;
 	}
@@ -329,6 +356,8 @@ static bool conn_flush(struct api_server *s, struct conn *c)
 static void conn_queue_response(struct api_server *s, struct conn *c, const struct http_response *r)
 {
 	size_t need;
+	if (c->gone)
+		return;
 	int ret = http_format_response(c->out + c->out_len, API_OUT_MAX - c->out_len, r, &need);
 	if (ret == 0) {
 		c->out_len += need;
@@ -345,9 +374,52 @@ static void conn_queue_response(struct api_server *s, struct conn *c, const stru
 	c->closing = true;
 }
 
+/* Client bytes in a log line: printable ASCII only, so a line stays one
+ * line; at most LOG_BODY_MAX of them. */
+#define LOG_BODY_MAX 1024
+
+static void printable(char *dst, size_t cap, const char *src, size_t len)
+{
+	size_t n = 0;
+	for (size_t i = 0; i < len && n + 4 < cap; i++)
+		dst[n++] = (src[i] >= 0x20 && src[i] < 0x7f) ? src[i] : '?';
+	if (len && n < len && n + 4 <= cap) {
+		memcpy(dst + n, "...", 3);
+		n += 3;
+	}
+	dst[n] = 0;
+}
+
+/* Like Firecracker: every request at Info, every refusal at Error. */
+static void log_request(const struct http_request *hr)
+{
+	if (log_get_level() < LOG_LVL_INFO)
+		return;
+	char path[256], body[LOG_BODY_MAX + 4];
+	printable(path, sizeof(path), hr->path, strlen(hr->path));
+	if (!hr->body_len) {
+		LOG_INFO("The API server received a %s request on \"%s\".",
+			 http_method_name(hr->method), path);
+		return;
+	}
+	printable(body, sizeof(body), hr->body, hr->body_len);
+	LOG_INFO("The API server received a %s request on \"%s\" with body \"%s\".",
+		 http_method_name(hr->method), path, body);
+}
+
+static void log_refusal(int status, const char *msg)
+{
+	if (log_get_level() < LOG_LVL_ERROR)
+		return;
+	char m[LOG_BODY_MAX + 4];
+	printable(m, sizeof(m), msg, strlen(msg));
+	LOG_ERR("Received Error. Status code: %d. Message: %s", status, m);
+}
+
 static void queue_error(struct api_server *s, struct conn *c, int status, const char *fault,
 			bool close_after)
 {
+	log_refusal(status, fault);
 	struct http_response r = {.status = status, .fault = fault, .keep_alive = !close_after};
 	s->ctr.bad_requests++;
 	conn_queue_response(s, c, &r);
@@ -390,12 +462,21 @@ static void dispatch(struct api_server *s, struct conn *c, struct api_request *r
 		BUG_ON(errno == EBADF);
 }
 
-/* Parses and answers what is buffered on c, as far as it can go: requests
- * the VMM must see go one at a time, in arrival order across connections;
- * requests refused before the VMM are answered at once. */
-static void conn_parse(struct api_server *s, struct conn *c)
+/* Answers what is buffered on c, as far as it can go. Requests the VMM
+ * must see go one at a time, in arrival order across connections; those
+ * refused before the VMM are answered at once. A connection's next request
+ * is parsed only once the answers before it are written: a client that
+ * pipelines without reading holds up only itself (back-pressure through
+ * its socket), and no answer ever has to be dropped for want of room. */
+static void conn_run(struct api_server *s, struct conn *c)
 {
-	while (c->fd >= 0 && !c->waiting && !c->closing && c->in_len) {
+	bool partial = false; /* what is left of the input is not a whole request */
+
+	while (c->fd >= 0) {
+		if (c->out_len && !conn_flush(s, c))
+			return; /* closed */
+		if (c->out_len || c->waiting || c->queued || c->closing || !c->in_len)
+			break;
 		struct http_request hr;
 		struct http_error he;
 		size_t used;
@@ -403,16 +484,18 @@ static void conn_parse(struct api_server *s, struct conn *c)
 		    http_parse_request(c->in, c->in_len, &s->hlim, &hr, &used, &he);
 		if (res == HTTP_NEED_MORE) {
 			/* A client that asked first gets its go-ahead for the body. */
-			if (hr.head_len && hr.expect_continue && !c->continued) {
+			if (hr.head_len && hr.expect_continue && !c->continued && !c->eof) {
 				struct http_response r = {.status = 100, .keep_alive = true};
 				conn_queue_response(s, c, &r);
 				c->continued = true;
+				continue;
 			}
+			partial = true;
 			break;
 		}
 		if (res == HTTP_ERROR) {
 			queue_error(s, c, he.status, he.msg, true);
-			break;
+			continue;
 		}
 		if (s->at_vmm) {
 			wait_push(s, c); /* parsed again when its turn comes */
@@ -420,11 +503,13 @@ static void conn_parse(struct api_server *s, struct conn *c)
 		}
 		struct api_request req;
 		struct route_error re = {0};
+		log_request(&hr);
 		int rr = api_route_http(&hr, &req, &re);
-		c->keep_alive = hr.keep_alive;
-		c->continued = false;
 		memmove(c->in, c->in + used, c->in_len - used);
 		c->in_len -= used;
+		/* After the FIN, the last whole request's answer says close. */
+		c->keep_alive = hr.keep_alive && !(c->eof && !c->in_len);
+		c->continued = false;
 		if (rr) {
 			queue_error(s, c, 400, re.fault, !c->keep_alive);
 			continue;
@@ -432,8 +517,24 @@ static void conn_parse(struct api_server *s, struct conn *c)
 		count(s, req.op);
 		dispatch(s, c, &req);
 	}
-	if (c->fd >= 0 && c->out_len)
+	if (c->fd < 0)
+		return;
+	/* Everything the client sent before its FIN is answered: close, after
+	 * saying so if what is left is a request cut short. */
+	if (c->eof && partial && !c->gone && !c->closing && !c->out_len) {
+		queue_error(s, c, 400,
+			    "The client closed its side before the request was complete.", true);
 		conn_flush(s, c);
+		if (c->fd < 0)
+			return;
+	}
+	if (c->eof && !c->waiting && !c->queued && !c->out_len && (!c->in_len || partial)) {
+		if (!c->gone)
+			shutdown(c->fd, SHUT_WR);
+		conn_close(s, c);
+		return;
+	}
+	conn_update_events(s, c);
 }
 
 static void on_reply(struct api_server *s)
@@ -454,11 +555,14 @@ static void on_reply(struct api_server *s)
 	s->at_vmm = NULL;
 	BUG_ON(!c);
 	c->waiting = false;
+	if (c->dead || c->gone)
+		s->ctr.sync_response_fails++; /* nobody to give the answer to */
 	if (c->dead) {
-		s->ctr.sync_response_fails++;
 		conn_free(s, c);
 		c = NULL;
 	} else {
+		if (rep.status >= 400)
+			log_refusal(rep.status, rep.body ? rep.body : "");
 		struct http_response r = {.status = rep.status,
 					  .body = rep.body,
 					  .body_len = rep.body ? strlen(rep.body) : 0,
@@ -472,44 +576,33 @@ static void on_reply(struct api_server *s)
 	/* Waiting connections first, in order; then this one's next request. */
 	struct conn *w;
 	while (!s->at_vmm && (w = wait_pop(s)))
-		conn_parse(s, w);
+		conn_run(s, w);
 	if (c)
-		conn_parse(s, c);
+		conn_run(s, c);
 }
 
-static void on_readable(struct api_server *s, struct conn *c)
+static void on_readable(struct api_server *s, struct conn *c, uint32_t events)
 {
-	for (;;) {
-		if (c->in_len == c->in_cap) {
-			/* A head plus the largest body fit; more means a client
-			 * that pipelines ahead of our answers: wait for them. */
-			break;
-		}
+	/* A head plus the largest body fit in c->in; a client that pipelines
+	 * further ahead waits (conn_update_events stops reading). */
+	while (!c->eof && c->in_len < c->in_cap) {
 		ssize_t n = recv(c->fd, c->in + c->in_len, c->in_cap - c->in_len, 0);
 		if (n < 0) {
 			if (errno == EINTR)
 				continue;
-			if (errno != EAGAIN)
-				conn_close(s, c);
+			if (errno != EAGAIN) {
+				conn_gone(s, c);
+				break;
+			}
 			break;
 		}
-		if (n == 0) { /* the client is gone (or half-closed: answer first) */
-			if (!c->in_len && !c->waiting && !c->out_len) {
-				conn_close(s, c);
-				return;
-			}
-			c->keep_alive = false;
-			conn_parse(s, c);
-			if (c->fd >= 0 && !c->waiting && !c->out_len)
-				conn_close(s, c);
-			else if (c->fd >= 0)
-				c->closing = !c->waiting;
-			return;
-		}
+		if (n == 0)
+			c->eof = true;
 		c->in_len += (size_t)n;
 	}
-	if (c->fd >= 0)
-		conn_parse(s, c);
+	if (events & (EPOLLHUP | EPOLLERR))
+		conn_gone(s, c);
+	conn_run(s, c);
 }
 
 static void on_accept(struct api_server *s)
@@ -543,6 +636,8 @@ static void on_accept(struct api_server *s)
 			c->out = malloc(API_OUT_MAX);
 		}
 		struct epoll_event ev = {.events = EPOLLIN | EPOLLRDHUP, .data.ptr = c};
+		if (c)
+			c->events = ev.events;
 		if (!c || !c->in || !c->out || epoll_ctl(s->epfd, EPOLL_CTL_ADD, fd, &ev) < 0) {
 			if (c) {
 				free(c->in);
@@ -597,10 +692,10 @@ static void *api_thread(void *arg)
 					live = s->conns[k] == c;
 				if (!live || c->fd < 0)
 					continue;
-				if (evs[i].events & EPOLLOUT && !conn_flush(s, c))
-					continue;
 				if (evs[i].events & (EPOLLIN | EPOLLRDHUP | EPOLLHUP | EPOLLERR))
-					on_readable(s, c);
+					on_readable(s, c, evs[i].events);
+				else if (evs[i].events & EPOLLOUT)
+					conn_run(s, c); /* writes, then parses what waited */
 			}
 		}
 	}

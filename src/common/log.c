@@ -17,7 +17,7 @@ static struct {
 	bool show_level;
 	bool show_origin;
 	char id[65];
-	char module[128];
+	char module[LOG_MODULE_MAX];
 	pthread_mutex_t rl_lock;
 	uint64_t missed;
 	uint64_t rate_limited;
@@ -94,9 +94,9 @@ int log_set_module(const char *prefix)
 
 int log_set_path(const char *path)
 {
-	int fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_NONBLOCK | O_CLOEXEC, 0600);
+	int fd = open_sink(path);
 	if (fd < 0)
-		return -errno;
+		return fd;
 	int old = lg.fd;
 	__atomic_store_n(&lg.fd, fd, __ATOMIC_RELEASE);
 	if (old >= 0)

@@ -41,6 +41,7 @@ enum log_level log_get_level(void);
 void log_set_show_level(bool on);
 void log_set_show_origin(bool on);
 /* Keep only messages whose source file starts with this prefix ("" = all). */
+#define LOG_MODULE_MAX 128 /* bytes of a module filter, with its NUL */
 int log_set_module(const char *prefix) WUR;
 /* Opens path for appending (created 0600 if missing), O_NONBLOCK so that a
  * FIFO without a reader never blocks ember. 0 or -errno. */

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 #include "common/util.h"
 
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <time.h>
@@ -98,4 +99,14 @@ void close_fd(int *fd)
 		close(*fd);
 		*fd = -1;
 	}
+}
+
+int open_sink(const char *path)
+{
+	int fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_NONBLOCK | O_CLOEXEC, 0600);
+	/* ENXIO: a FIFO nobody reads yet. Holding its read end ourselves
+	 * keeps it open; a reader that comes later gets what fits. */
+	if (fd < 0 && errno == ENXIO)
+		fd = open(path, O_RDWR | O_NONBLOCK | O_CLOEXEC);
+	return fd < 0 ? -errno : fd;
 }

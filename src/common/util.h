@@ -75,6 +75,12 @@ uint64_t now_mono_us(void);
 uint64_t process_cpu_us(void);
 uint64_t thread_cpu_us(void);
 
+/* Open a log, metrics or console destination for appending, creating a
+ * regular file if needed. Never blocks: a FIFO is opened read-write so it
+ * opens without a reader, and writes to it fail with EAGAIN rather than
+ * wait when it is full. Returns the fd or -errno. */
+int open_sink(const char *path) WUR;
+
 /* Close an fd if >= 0 and set it to -1. */
 void close_fd(int *fd);
 

@@ -30,8 +30,6 @@ int gm_init(struct guest_mem *gm, const struct gm_layout *layout, enum gm_backin
 	void *m = mmap(NULL, total, PROT_READ | PROT_WRITE, flags, -1, 0);
 	if (m == MAP_FAILED)
 		return -errno;
-	if (backing == GM_BACKING_THP)
-		(void)madvise(m, total, MADV_HUGEPAGE);
 	/* Guest RAM has no business in a core dump of ember. */
 	(void)madvise(m, total, MADV_DONTDUMP);
 

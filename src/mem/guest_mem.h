@@ -36,7 +36,6 @@ struct gm_layout {
 enum gm_backing {
 	GM_BACKING_4K,	       /* anonymous memory, small pages */
 	GM_BACKING_HUGETLB_2M, /* hugetlbfs 2 MiB pages (host pool needed) */
-	GM_BACKING_THP,	       /* anonymous, transparent huge pages advised */
 };
 
 /* Maps the regions of `layout` (sorted, non-overlapping, page-aligned) from

@@ -68,9 +68,7 @@ static int map_memory(struct vm *vm, char *err, size_t errlen)
 {
 	struct gm_layout layout;
 	enum gm_backing backing =
-	    vm->cfg.machine.huge_pages == HUGE_PAGES_2M		   ? GM_BACKING_HUGETLB_2M
-	    : vm->cfg.machine.huge_pages == HUGE_PAGES_TRANSPARENT ? GM_BACKING_THP
-								   : GM_BACKING_4K;
+	    vm->cfg.machine.huge_pages == HUGE_PAGES_2M ? GM_BACKING_HUGETLB_2M : GM_BACKING_4K;
 	int ret;
 
 	layout_ram(vm->cfg.machine.mem_size_mib << 20, &layout);

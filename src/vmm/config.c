@@ -136,8 +136,6 @@ const char *huge_pages_name(enum huge_pages h)
 	switch (h) {
 	case HUGE_PAGES_2M:
 		return "2M";
-	case HUGE_PAGES_TRANSPARENT:
-		return "Transparent";
 	case HUGE_PAGES_NONE:
 		break;
 	}
@@ -215,11 +213,8 @@ static int parse_machine(json_t *o, struct machine_cfg *m, bool patch, char *err
 			m->huge_pages = HUGE_PAGES_NONE;
 		else if (!strcmp(s, "2M"))
 			m->huge_pages = HUGE_PAGES_2M;
-		else if (!strcmp(s, "Transparent"))
-			m->huge_pages = HUGE_PAGES_TRANSPARENT;
 		else
-			ret = fail(err, errlen,
-				   "%s.huge_pages: '%s' is not one of None, 2M, Transparent", S, s);
+			ret = fail(err, errlen, "%s.huge_pages: '%s' is not one of None, 2M", S, s);
 		free(s);
 		s = NULL;
 		if (ret)

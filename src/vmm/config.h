@@ -27,7 +27,7 @@
 	"reboot=k panic=1 nomodule 8250.nr_uarts=0 i8042.noaux i8042.nomux i8042.dumbkbd "         \
 	"swiotlb=noforce"
 
-enum huge_pages { HUGE_PAGES_NONE, HUGE_PAGES_2M, HUGE_PAGES_TRANSPARENT };
+enum huge_pages { HUGE_PAGES_NONE, HUGE_PAGES_2M };
 
 struct boot_source_cfg {
 	bool set;

@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "arch/x86_64/layout.h"
 #include "common/log.h"
@@ -81,8 +82,15 @@ static void put_actions(struct vmm *v, const struct api_request *req, struct api
 			return;
 		}
 	}
-	if (!json_is_string(t)) {
+	if (!t) {
 		api_reply_error(rep, 400, DESER "missing field `action_type`.");
+		return;
+	}
+	if (!json_is_string(t)) {
+		api_reply_error(rep, 400,
+				DESER
+				"invalid type for `action_type`, expected a string "
+				"(one of `FlushMetrics`, `InstanceStart`, `SendCtrlAltDel`).");
 		return;
 	}
 	const char *a = json_string_value(t);
@@ -109,10 +117,10 @@ static void put_actions(struct vmm *v, const struct api_request *req, struct api
 			api_reply_error(rep, 400, MSG_BEFORE_START);
 			return;
 		}
+		/* Like Firecracker: flushing metrics that have nowhere to go
+		 * is not an error, so a periodic flusher works either way. */
 		if (!metrics_configured(&v->metrics)) {
-			api_reply_error(rep, 400,
-					"Metrics error: the metrics system is not "
-					"initialized (PUT /metrics or --metrics-path).");
+			api_reply_empty(rep);
 			return;
 		}
 		if (metrics_flush(&v->metrics, v)) {
@@ -260,7 +268,18 @@ static void put_drive(struct vmm *v, const struct api_request *req, struct api_r
 		drive_cfg_free(&d);
 		return;
 	}
+	struct stat st;
+	int serr = fstat(fd, &st) < 0 ? errno : 0;
 	close(fd);
+	if (serr || !(S_ISREG(st.st_mode) || S_ISBLK(st.st_mode))) {
+		api_reply_error(rep, 400,
+				"Drive config error: Unable to create the virtio block "
+				"device: '%s' %s",
+				d.path_on_host,
+				serr ? strerror(serr) : "is not a regular file or a block device");
+		drive_cfg_free(&d);
+		return;
+	}
 	if (at < 0 && c->ndrives + c->nnets >= CONFIG_MAX_DEVICES) {
 		drive_cfg_free(&d);
 		api_reply_error(rep, 400,
@@ -282,6 +301,7 @@ static void put_drive(struct vmm *v, const struct api_request *req, struct api_r
 		c->drives = n;
 		c->drives[c->ndrives++] = d;
 	}
+	config_order_devices(c); /* the root drive first, as GET /vm/config shows */
 	api_reply_empty(rep);
 }
 
@@ -324,6 +344,10 @@ static void patch_drive(struct vmm *v, const struct api_request *req, struct api
 	json_t *path = json_object_get(req->body, "path_on_host");
 	json_t *rl = json_object_get(req->body, "rate_limiter");
 	struct rate_limiter_cfg rlc;
+	if (json_is_null(path)) /* null is absent, as everywhere else */
+		path = NULL;
+	if (json_is_null(rl))
+		rl = NULL;
 	if (path && !json_is_string(path)) {
 		api_reply_error(rep, 400, DESER "drive.path_on_host: expected a string");
 		return;
@@ -526,7 +550,9 @@ static void put_logger(struct vmm *v, const struct api_request *req, struct api_
 		api_reply_error(rep, 400, DESER "%s", err);
 		goto out;
 	}
-	if (l.module && log_set_module(l.module)) {
+	/* Check everything before changing anything: a refused request
+	 * leaves the logger as it was. */
+	if (l.module && strlen(l.module) >= LOG_MODULE_MAX) {
 		api_reply_error(rep, 400, "Logger error: the module filter is too long.");
 		goto out;
 	}
@@ -534,6 +560,10 @@ static void put_logger(struct vmm *v, const struct api_request *req, struct api_
 		api_reply_error(rep, 400, "Logger error: cannot open '%s': %s", l.log_path,
 				strerror(-ret));
 		goto out;
+	}
+	if (l.module) {
+		ret = log_set_module(l.module);
+		BUG_ON(ret); /* its length was checked above */
 	}
 	log_set_level(l.has_level ? l.level : LOG_LVL_INFO);
 	log_set_show_level(l.show_level);
@@ -551,6 +581,10 @@ static void put_metrics(struct vmm *v, const struct api_request *req, struct api
 	json_t *val;
 	int ret;
 
+	if (booted(v)) {
+		api_reply_error(rep, 400, MSG_AFTER_START);
+		return;
+	}
 	json_object_foreach (req->body, key, val) {
 		if (strcmp(key, "metrics_path")) {
 			api_reply_error(rep, 400, DESER "metrics: unknown field '%s'", key);
@@ -572,11 +606,6 @@ static void put_metrics(struct vmm *v, const struct api_request *req, struct api
 		api_reply_error(rep, 400, "Metrics error: cannot open '%s': %s",
 				json_string_value(path), strerror(-ret));
 		return;
-	}
-	if (booted(v)) {
-		metrics_start_timer(&v->metrics);
-		if (metrics_flush(&v->metrics, v))
-			LOG_RL_WARN("writing metrics failed");
 	}
 	api_reply_empty(rep);
 }
@@ -611,6 +640,10 @@ static void patch_vm(struct vmm *v, const struct api_request *req, struct api_re
 		return;
 	}
 	uint64_t t0 = now_mono_us();
+	if (pause == (v->state == VMM_PAUSED)) {
+		api_reply_empty(rep); /* already there: nothing to do or to time */
+		return;
+	}
 	if (pause) {
 		vm_pause(v->vm);
 		v->state = VMM_PAUSED;
@@ -656,11 +689,10 @@ static void put_serial(struct vmm *v, const struct api_request *req, struct api_
 		return;
 	}
 	/* A file or a named pipe; a FIFO without a reader must not block us. */
-	int fd = open(json_string_value(path),
-		      O_WRONLY | O_APPEND | O_CREAT | O_NONBLOCK | O_CLOEXEC, 0600);
+	int fd = open_sink(json_string_value(path));
 	if (fd < 0) {
 		api_reply_error(rep, 400, "Serial error: cannot open '%s': %s",
-				json_string_value(path), strerror(errno));
+				json_string_value(path), strerror(-fd));
 		return;
 	}
 	if (v->vm_opts.console_out > STDERR_FILENO)

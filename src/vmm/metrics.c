@@ -42,9 +42,9 @@ int metrics_set_path(struct metrics *m, const char *path, bool emit_id, json_t *
 {
 	if (m->fd >= 0)
 		return -EALREADY;
-	int fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_NONBLOCK | O_CLOEXEC, 0600);
+	int fd = open_sink(path);
 	if (fd < 0)
-		return -errno;
+		return fd;
 	m->fd = fd;
 	m->emit_id = emit_id;
 	m->properties = properties ? json_incref(properties) : NULL;

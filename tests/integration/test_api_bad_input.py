@@ -66,11 +66,6 @@ def test_nested_json(api):
     unchanged(api)
 
 
-@pytest.mark.xfail(strict=True, reason="BUG: a 4 KB body nested ~2000 deep kills ember with "
-                   "SIGSEGV: jansson's recursive parser (depth limit 2048) overflows the API "
-                   "thread's 128 KiB (musl default) stack; no message, the socket file stays "
-                   "(src/api/routes.c json_loadb; src/api/server.c pthread_create without a "
-                   "stack size)")
 @pytest.mark.parametrize("body", ["[" * 2000 + "]" * 2000, "[" * 20000 + "]" * 20000,
                                   '{"a":' * 2000 + "1" + "}" * 2000],
                          ids=["arrays-2000", "arrays-20000", "objects-2000"])
@@ -387,9 +382,6 @@ def test_wrong_types_and_missing_fields(api, method, path, body, needle):
     unchanged(api)
 
 
-@pytest.mark.xfail(strict=True, reason="BUG: a non-string action_type is reported as 'missing "
-                   "field `action_type`' (src/vmm/controller.c put_actions); it is present, "
-                   "with the wrong type")
 def test_action_type_of_the_wrong_type_is_not_called_missing(api):
     msg = api.fault("PUT", "/actions", {"action_type": 1})
     assert "action_type" in msg and "missing" not in msg, msg
@@ -513,9 +505,6 @@ def test_too_long_ids_are_refused(api, tmp_path):
     assert api.vm_config()["drives"] == []
 
 
-@pytest.mark.xfail(strict=True, reason="BUG: a 65-character id is refused with 'can only contain "
-                   "alphanumeric characters and underscores', which it does; the message should "
-                   "give the 64-character limit (src/api/routes.c api_route)")
 def test_too_long_id_message_names_the_limit(api, tmp_path):
     img = disks.pattern_image(tmp_path / "a.img", 8)
     i = "a" * 65

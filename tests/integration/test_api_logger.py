@@ -168,10 +168,6 @@ def test_fifo_with_a_reader(start_ember, tmp_path):
         os.close(rfd)
 
 
-@pytest.mark.xfail(strict=True, reason="BUG: PUT /logger on a FIFO without a reader is refused "
-                   "(ENXIO): log_set_path opens O_WRONLY|O_NONBLOCK; Firecracker opens "
-                   "O_RDWR|O_NONBLOCK so it works and a full pipe drops lines "
-                   "(src/common/log.c log_set_path)")
 def test_fifo_without_a_reader_never_blocks(start_ember, tmp_path):
     fifo = tmp_path / "log.fifo"
     os.mkfifo(fifo)
@@ -182,8 +178,6 @@ def test_fifo_without_a_reader_never_blocks(start_ember, tmp_path):
     boot_noisy_guest(e)
 
 
-@pytest.mark.xfail(strict=True, reason="BUG: --log-path on a FIFO without a reader makes ember "
-                   "exit 1 (ENXIO; src/common/log.c log_set_path opens O_WRONLY)")
 def test_log_path_flag_fifo_without_a_reader(start_ember, tmp_path):
     fifo = tmp_path / "log.fifo"
     os.mkfifo(fifo)
@@ -191,10 +185,6 @@ def test_log_path_flag_fifo_without_a_reader(start_ember, tmp_path):
     e.get("/")
 
 
-@pytest.mark.xfail(strict=True, reason="MISSING: API requests are not logged; Firecracker logs "
-                   "each at Info ('The API server received a Put request on \"/machine-config\" "
-                   "with body ...') and each refusal at Error ('Received Error. Status code: "
-                   "400 Bad Request. Message: ...')")
 def test_api_requests_are_logged(start_ember, tmp_path):
     log = tmp_path / "l.log"
     e = start_ember(log=False)
@@ -206,10 +196,6 @@ def test_api_requests_are_logged(start_ember, tmp_path):
     assert "400" in text
 
 
-@pytest.mark.xfail(strict=True, reason="BUG: a PUT /logger refused because its log_path cannot be "
-                   "opened has already applied its module filter, so every later line from "
-                   "outside that module is lost (src/vmm/controller.c put_logger calls "
-                   "log_set_module before log_set_path; open the path first)")
 def test_refused_put_logger_changes_nothing(api, tmp_path):
     msg = api.fault("PUT", "/logger", {"module": "src/bus",
                                        "log_path": str(tmp_path / "no" / "x.log")})

@@ -224,10 +224,6 @@ def test_fifo_whose_reader_stops_reading(api, tmp_path):
     assert api.finish() == 0
 
 
-@pytest.mark.xfail(strict=True, reason="BUG: a FIFO without a reader is refused (ENXIO): "
-                   "metrics_set_path opens O_WRONLY|O_NONBLOCK; Firecracker opens "
-                   "O_RDWR|O_NONBLOCK so the FIFO opens and a full pipe only loses lines "
-                   "(src/vmm/metrics.c metrics_set_path)")
 def test_fifo_without_a_reader(api, tmp_path):
     fifo = tmp_path / "metrics.fifo"
     os.mkfifo(fifo)
@@ -247,8 +243,6 @@ def test_fifo_without_a_reader(api, tmp_path):
         os.close(rfd)
 
 
-@pytest.mark.xfail(strict=True, reason="BUG: --metrics-path on a FIFO without a reader makes "
-                   "ember exit 1 (ENXIO; src/vmm/metrics.c metrics_set_path opens O_WRONLY)")
 def test_metrics_path_flag_fifo_without_a_reader(start_ember, tmp_path):
     fifo = tmp_path / "metrics.fifo"
     os.mkfifo(fifo)

@@ -58,10 +58,6 @@ def test_put_network_interface_is_refused_after_start(start_ember, ns, tmp_path)
     assert e.fault("PUT", "/network-interfaces/eth1", iface("eth1", "tap1", None)) == MSG_AFTER
 
 
-@pytest.mark.xfail(strict=True, reason="BUG: PUT /metrics is accepted after boot (and, with the "
-                   "seccomp filters, its open() kills ember with exit 148); the spec says "
-                   "'Before boot only, once' and Firecracker refuses it post-boot "
-                   "(src/vmm/controller.c put_metrics has no booted() check)")
 def test_put_metrics_is_refused_after_start(api, tmp_path):
     booted(api, tmp_path)
     assert api.fault("PUT", "/metrics", {"metrics_path": str(tmp_path / "m.json")}) == MSG_AFTER
@@ -171,10 +167,6 @@ def test_refused_requests_change_nothing(api, tmp_path):
         assert api.vm_config() == before, (method, path, body)
 
 
-@pytest.mark.xfail(strict=True, reason="BUG: FlushMetrics without a metrics file answers 400; "
-                   "Firecracker answers 204 (Metrics::write returns Ok(false) when metrics "
-                   "are not initialised), so a client that flushes periodically breaks "
-                   "(src/vmm/controller.c put_actions)")
 def test_flush_metrics_without_a_metrics_file(api, tmp_path):
     booted(api, tmp_path)
     api.action("FlushMetrics")

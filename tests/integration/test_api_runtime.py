@@ -42,10 +42,6 @@ class Meter:
 # ---------------------------------------------------------------- (a) resize
 
 
-@pytest.mark.xfail(strict=True, reason="BUG: since b473b68 (seccomp) PATCH /drives path_on_host "
-                   "after boot kills ember with exit 148 ('forbidden syscall 2 in thread main'): "
-                   "the vmm allowlist has openat but musl's open() is SYS_open "
-                   "(src/seccomp/rules.c vmm_rules)")
 def test_patch_drive_path_resizes_the_disk_live(api, tmp_path):
     small = disks.pattern_image(tmp_path / "small.img", 8)
     big = disks.pattern_image(tmp_path / "big.img", 64, tag=1)
@@ -90,9 +86,6 @@ def test_patch_drive_errors_after_start(api, tmp_path):
     assert api.finish() == 0
 
 
-@pytest.mark.xfail(strict=True, reason="BUG: PATCH /drives with \"path_on_host\": null is "
-                   "refused ('expected a string'); everywhere else ember (like Firecracker's "
-                   "Option fields) takes null as absent (src/vmm/controller.c patch_drive)")
 def test_patch_drive_null_fields_mean_absent(api, tmp_path):
     img = disks.pattern_image(tmp_path / "a.img", 8)
     api.boot("test=idle idle_timeout_s=30", drives=[disks.drive("d0", img)])

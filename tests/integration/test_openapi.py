@@ -470,7 +470,7 @@ REQUEST_EXAMPLES = [
     ("PUT", "/machine-config", {"mem_size_mib": 256}, "bad"),
     ("PUT", "/machine-config", {"vcpu_count": 1, "mem_size_mib": 128, "cpu_template": "T9"},
      "bad"),
-    # Firecracker's code takes "Transparent"; its spec (and so ember's) does not.
+    # Neither Firecracker's spec nor its code (nor ember) takes "Transparent".
     ("PUT", "/machine-config", {"vcpu_count": 1, "mem_size_mib": 128,
                                 "huge_pages": "Transparent"}, "bad"),
     ("PUT", "/machine-config", {"vcpu_count": 1, "mem_size_mib": 128, "ht_enabled": True},

@@ -81,7 +81,7 @@ static void init_adjacent_and_max_regions(void **state)
 	l = (struct gm_layout){.base = {0, MiB(1), MiB(2), MiB(3)},
 			       .size = {4096, 4096, 4096, 4096},
 			       .n = GM_MAX_REGIONS};
-	assert_int_equal(gm_init(&gm, &l, GM_BACKING_THP), 0);
+	assert_int_equal(gm_init(&gm, &l, GM_BACKING_4K), 0);
 	assert_int_equal(gm.nregions, 4);
 	assert_int_equal(gm_total(&gm), 4 * 4096);
 	assert_ptr_equal(gm.region[3].host, gm.mapping + 3 * 4096);
