@@ -56,7 +56,9 @@ def main():
         idle = "test=idle idle_timeout_s=60"
         mem = {"ember": idle_overhead(common.ember_cmd(work, idle), 128),
                "qemu": idle_overhead(common.qemu_cmd(idle), 128)}
-    res = {"host": common.host_summary(), "rounds": ROUNDS, "commands": cmds}
+    res = {"host": common.host_summary(), "rounds": ROUNDS, "commands": cmds,
+           "rows": {who: [{k: r[k] for k in ("first_byte_us", "match_us", "exit_us")}
+                          for r in rows[who]] for who in rows}}
     for who in ("ember", "qemu"):
         res[who] = {k: common.median([r[k] for r in rows[who]])
                     for k in ("first_byte_us", "match_us", "exit_us", "cpu_us", "max_rss_kib")}

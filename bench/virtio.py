@@ -141,7 +141,7 @@ def main():
                         req = 4096 if "random" in args else 65536
                         epr.append(exits_per_request(log, nbytes, req))
             res["results"][name] = {"unit": "MiB/s", "ember": common.median(rows["ember"]),
-                                    "qemu": common.median(rows["qemu"]),
+                                    "qemu": common.median(rows["qemu"]), "rows": rows,
                                     "ember_exits_per_request": common.median(epr),
                                     "guest_args": args}
         if os.geteuid() == 0:
@@ -162,7 +162,7 @@ def main():
                             rows[who].append(frames / secs)
                     res["results"][name] = {"unit": "frames/s",
                                             "ember": common.median(rows["ember"]),
-                                            "qemu": common.median(rows["qemu"]),
+                                            "qemu": common.median(rows["qemu"]), "rows": rows,
                                             "guest_args": args}
             finally:
                 subprocess.run(["ip", "netns", "del", ns], capture_output=True)
