@@ -2,7 +2,8 @@
 # included, never invoked recursively.
 #
 #   make            build/ember
-#   make test       unit tests (ASan+UBSan), integration tests (pytest)
+#   make test       unit tests (ASan+UBSan), fuzz smoke, integration tests (pytest)
+#   make fuzz       libFuzzer targets; make fuzz-<name>, make fuzz-smoke (fuzz/README.md)
 #   make demo       install what is missing, build, boot a microVM on this terminal
 #   make testguest  build/testguest.elf, build/testguest.bzImage
 #   make guest-linux  build/linux/vmlinux and build/linux/rootfs.ext4 (cached)
@@ -155,6 +156,7 @@ deps: $(DEPS_STAMP)
 .PHONY: test check
 test: $(DEPS_STAMP)
 	$(MAKE) --no-print-directory unit
+	$(MAKE) --no-print-directory fuzz-smoke
 	$(MAKE) --no-print-directory all testguest guest-linux
 	$(MAKE) --no-print-directory integration
 check: test

@@ -609,6 +609,43 @@ static void rx_mrg_short_of_buffers(void **state)
 		fail_msg("check at line ...%d failed in the child", WEXITSTATUS(st));
 }
 
+static bool rx_tap_event_seen(struct fx *f)
+{
+	return f->n.st.rx_tap_event_count > 0;
+}
+
+static void rx_mrg_full_ring_too_small(void **state)
+{
+	/* Regression: with MRG_RXBUF, a frame that needs more buffers than
+	 * the RX queue can ever hold used to stall RX for good (rx_process
+	 * waited for more chains than a full ring). Such a frame is now
+	 * dropped and counted, and RX goes on. Here: a 16-entry queue of
+	 * 64-byte buffers and a 1500-byte frame. Found by fuzz/net_fuzz.c
+	 * (fuzz/regressions/net/mrg_rx_stall_full_ring). */
+	struct fx *f = *state;
+	uint8_t fr[1500], small[60];
+
+	start(f, true, 0);
+	bring_up(f, MRG);
+	for (int i = 0; i < 16; i++)
+		rx_buf(f, 64);
+	vd_kick(T(f), RXQ);
+	frame(fr, sizeof(fr), GUEST_MAC, PEER_MAC, 13);
+	host_send(f, fr, sizeof(fr));
+	loop_until(f, rx_tap_event_seen);
+	/* Dropped and counted: the buffers come back used, nothing pending. */
+	assert_int_equal(f->n.st.rx_fails, 1);
+	assert_false(f->n.rx_pending);
+	/* RX goes on. */
+	frame(small, sizeof(small), GUEST_MAC, PEER_MAC, 14);
+	gpa_t b = rx_buf(f, 1526);
+	vd_kick(T(f), RXQ);
+	host_send(f, small, sizeof(small));
+	rx_want = (uint16_t)(vd_used_idx(&f->rx) + 1);
+	loop_until(f, rx_used_reached);
+	assert_memory_equal(vd_ptr(&f->gm, b + VNET_HDR_LEN, sizeof(small)), small, sizeof(small));
+}
+
 static void reset_and_broken_queue(void **state)
 {
 	struct fx *f = *state;
@@ -654,6 +691,7 @@ static const struct CMUnitTest tests[] = {
 	T_(rx_mergeable),
 	T_(rx_no_buffers_holds),
 	T_(rx_mrg_short_of_buffers),
+	T_(rx_mrg_full_ring_too_small),
 	T_(reset_and_broken_queue),
 };
 

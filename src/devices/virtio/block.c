@@ -56,6 +56,9 @@ void blk_parse(const struct guest_mem *gm, const struct vq_chain *c, uint64_t ca
 		want_writable = false;
 		break;
 	case VIRTIO_BLK_T_FLUSH:
+		/* FLUSH moves no data: any descriptors between the header and
+		 * the status byte are not looked at, wherever they point. */
+		r->data_count = 0;
 		r->malformed = false;
 		r->early = flush_offered ? BLK_DO_IO : VIRTIO_BLK_S_UNSUPP;
 		return;
@@ -362,7 +365,14 @@ static void process_queue(struct vblk *b)
 			used = true;
 			continue;
 		}
-		BUG_ON(vq_chain_iov(b->t.gm, &b->chain, r.data_first, r.data_count, iov));
+		if (vq_chain_iov(b->t.gm, &b->chain, r.data_first, r.data_count, iov)) {
+			/* blk_parse checked every data buffer: not reached, but a
+			 * guest must never get to abort the VMM. */
+			b->st.invalid_reqs_count++;
+			complete(b, r.head, r.status, VIRTIO_BLK_S_IOERR, 0);
+			used = true;
+			continue;
+		}
 		if (r.type == VIRTIO_BLK_T_GET_ID) {
 			uint32_t n = write_id(b, iov, r.data_count);
 			complete(b, r.head, r.status, VIRTIO_BLK_S_OK, n);

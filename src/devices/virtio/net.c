@@ -172,6 +172,17 @@ static enum rx_result rx_deliver(struct vnet *n, struct vq *q, uint16_t *given_b
 		int got = k < VIRTIO_QUEUE_MAX_SIZE ? vq_pop(q, &n->chain) : 0;
 		if (got < 0)
 			return RX_BROKEN;
+		if (got == 0 && k > 0 && (k >= q->size || k >= VIRTIO_QUEUE_MAX_SIZE)) {
+			/* The whole ring is not enough: no driver can ever post
+			 * more, so waiting would stall RX for good. Dropped. */
+			for (unsigned i = 0; i < k; i++)
+				vq_add_used(q, heads[i], 0);
+			n->st.rx_fails++;
+			LOG_RL_INFO("virtio-net %s: frame of %zu bytes larger than the whole RX "
+				    "ring (%u buffers); dropped",
+				    n->id, n->rx_len - VNET_HDR_LEN, k);
+			return RX_DROPPED;
+		}
 		if (got == 0) {
 			/* Not enough buffers yet: give them back, keep the frame. */
 			*given_back = (uint16_t)k;
@@ -382,8 +393,8 @@ static int net_activate(void *dev)
 	struct vnet *n = dev;
 	int ret = tap_set_offload(n->tap_fd, n->t.driver_features);
 	if (ret)
-		LOG_WARN("virtio-net %s: TUNSETOFFLOAD on %s: %s", n->id, n->tap_name,
-			 strerror(-ret));
+		LOG_RL_WARN("virtio-net %s: TUNSETOFFLOAD on %s: %s", n->id, n->tap_name,
+			    strerror(-ret));
 	tap_poll(n, true);
 	return ret;
 }
