@@ -24,7 +24,7 @@ static void console_out_want_pollout(struct vm *vm, bool on)
 	if (!vm->console_out_pollable)
 		return;
 	if (evl_mod(vm->evl, &vm->src_uart_out, on ? EPOLLOUT : 0))
-		LOG_WARN("console output: cannot change its epoll registration");
+		LOG_RL_WARN("console output: cannot change its epoll registration");
 }
 
 static void drain_console(struct vm *vm)

@@ -13,6 +13,8 @@ static const struct scenario scenarios[] = {
 	{ "unmapped", scenario_unmapped },
 	{ "initrd", scenario_initrd },
 	{ "idle", scenario_idle },
+	{ "spin", scenario_spin },
+	{ "reset-storm", scenario_reset_storm },
 	{ "fault", scenario_fault },
 	{ "flood", scenario_flood },
 	{ "echo", scenario_echo },
@@ -46,6 +48,8 @@ static const struct scenario scenarios[] = {
 	{ "hostile-features", scenario_hostile_features },
 	{ "hostile-mmio-width", scenario_hostile_mmio_width },
 	{ "hostile-doorbell", scenario_hostile_doorbell },
+	{ "hostile-ring-overlap", scenario_hostile_ring_overlap },
+	{ "hostile-zero-len", scenario_hostile_zero_len },
 };
 
 const char *test_name = "boot";

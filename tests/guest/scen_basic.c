@@ -130,3 +130,21 @@ void scenario_fault(void)
 		*(volatile uint32_t *)phys(0) = 1;
 	test_fail("no fault");
 }
+
+/* ---------------------------------------------------------------- reset-storm */
+/* The i8042 reset command (0xFE to port 0x64) count times in a row, 4 KiB
+ * per `rep outsb`: the VMM stops the VM at the first one, and must neither
+ * log each of the others that arrive before the vCPU stops nor let the
+ * guest run on. */
+void scenario_reset_storm(void)
+{
+	static uint8_t fe[SVC_MAX_LEN];
+	uint64_t count = param_u64("count", 65536);
+	memset(fe, 0xfe, sizeof(fe));
+	say("testguest: reset-storm: %lu reset commands", count);
+	for (uint64_t done = 0; done < count; done += SVC_MAX_LEN) {
+		uint64_t n = count - done < SVC_MAX_LEN ? count - done : SVC_MAX_LEN;
+		svc(SVC_WRITE, 0x64, (uint64_t)(uintptr_t)fe, n);
+	}
+	test_fail("still running after %lu reset commands", count);
+}

@@ -359,6 +359,72 @@ static bool r_net_short(struct tgt *t, unsigned round)
 	return expect_request(t, 0);
 }
 
+/* Zero-length descriptors. A zero length where data is needed is a bad
+ * buffer; one among others is just a buffer of no bytes. */
+static bool r_zero_len(struct tgt *t, unsigned round)
+{
+	struct hreq r;
+	uint32_t used;
+	uint8_t st;
+	hreq_init(t, &r, VIRTIO_BLK_T_IN);
+	if (!t->blk) {
+		switch (round) {
+		case 0:
+			hround = "frame-0"; /* the header and nothing else */
+			r.v[1].len = 0;
+			break;
+		case 1:
+			hround = "zero-desc-in-chain"; /* header, 0 bytes, frame */
+			r.v[2] = r.v[1];
+			r.v[1].len = 0;
+			r.n = 3;
+			break;
+		default:
+			hround = "all-zero"; /* one descriptor of 0 bytes */
+			r.v[0].len = 0;
+			r.n = 1;
+			break;
+		}
+		if (!hreq_add(t, &r))
+			return false;
+		hsubmit(t);
+		return expect_request(t, 0);
+	}
+	switch (round) {
+	case 0:
+		hround = "data-0";
+		r.v[1].len = 0;
+		break;
+	case 1:
+		/* header, 512 bytes of sector 1, 0 bytes, status: served. */
+		hround = "zero-desc-in-chain";
+		r.s->sector = 1;
+		r.v[3] = r.v[2];
+		r.v[2] = (struct vbuf){ dma_addr(hscratch + 4 * SECTOR), 0, true };
+		r.n = 4;
+		if (!hreq_add(t, &r))
+			return false;
+		hsubmit(t);
+		if (!hwait_one(t, &used, &st))
+			return false;
+		uint64_t first;
+		memcpy(&first, r.data, sizeof(first));
+		if (st != VIRTIO_BLK_S_OK || used != SECTOR + 1 || first != 1)
+			return hfail("status %u, used length %u, sector tag %lu; expected 0, %u, 1",
+				     st, used, first, SECTOR + 1);
+		return true;
+	default:
+		hround = "status-0";
+		r.v[2].len = 0;
+		break;
+	}
+	if (!hreq_add(t, &r))
+		return false;
+	hsubmit(t);
+	return expect_request(t, round == 0 ? VIRTIO_BLK_S_IOERR : -1) && data_untouched(&r);
+}
+
+void scenario_hostile_zero_len(void) { hostile_run(r_zero_len, 3, 0); }
 void scenario_hostile_net_short(void) { hostile_run(r_net_short, 2, HOSTILE_NET_ONLY); }
 void scenario_hostile_blk_short_header(void) { hostile_run(r_short_header, 3, HOSTILE_BLK_ONLY); }
 void scenario_hostile_blk_request(void) { hostile_run(r_blk_request, 6, HOSTILE_BLK_ONLY); }
@@ -453,14 +519,172 @@ static bool r_ring_addr(struct tgt *t, unsigned round)
 	case 4:
 		hround = "desc-above-ram";
 		return bad_queue(t, num, top, 0, 0);
-	default:
+	case 5:
 		hround = "avail-into-gap"; /* or beyond RAM when RAM ends lower */
 		return bad_queue(t, num, 0, MMIO_GAP_START - 256, 0);
+	/* Rings that start in the last page of the address space and wrap
+	 * past 2^64 into page 0 (which is RAM). */
+	case 6:
+		hround = "desc-wraps";
+		return bad_queue(t, num, 0xfffffffffffff000ull, 0, 0);
+	case 7:
+		hround = "avail-wraps";
+		return bad_queue(t, num, 0, 0xfffffffffffffffeull, 0);
+	default:
+		hround = "used-wraps";
+		return bad_queue(t, num, 0, 0, 0xfffffffffffffffcull);
 	}
 }
 
 void scenario_hostile_qsize(void) { hostile_run(r_qsize, 3, 0); }
-void scenario_hostile_ring_addr(void) { hostile_run(r_ring_addr, 6, 0); }
+void scenario_hostile_ring_addr(void) { hostile_run(r_ring_addr, 9, 0); }
+
+/* ---------------------------------------------------------------- ring overlap */
+/* Rings that overlap each other are not refused (they are in RAM; the spec
+ * does not forbid it): the device reads each chain, and copies each
+ * descriptor, before it writes the used element, so a request is served
+ * as it was posted even when its used element lands on its own
+ * descriptors. The queue is built by hand, OVL_QSIZE entries, in the
+ * first page of the target queue's own ring memory; VERSION_1 only. */
+#define OVL_QSIZE 8
+
+struct ovl {
+	volatile uint8_t *page;
+	volatile struct virtq_desc *desc;
+	volatile uint16_t *avail;          /* flags, idx, ring[] */
+	volatile uint8_t *used;            /* flags, idx, elements */
+};
+
+static bool ovl_setup(struct tgt *t, struct ovl *o, uint32_t doff, uint32_t aoff, uint32_t uoff)
+{
+	struct vdev *d = t->d;
+	struct virtq_desc *desc;
+	struct virtq_avail *avail;
+	struct virtq_used *used;
+	if (!vdev_negotiate(d, FEAT(VIRTIO_F_VERSION_1)))
+		return hfail("%s", virtio_err);
+	for (uint32_t i = 0; i < queue_count(t); i++)
+		if (i != t->q->index && !vq_setup(d, i, 0))
+			return hfail("%s", virtio_err);
+	vq_mem(d, t->q->index, &desc, &avail, &used);
+	o->page = (volatile uint8_t *)desc;
+	memset((void *)desc, 0, 4096);
+	o->desc = (volatile struct virtq_desc *)(o->page + doff);
+	o->avail = (volatile uint16_t *)(o->page + aoff);
+	o->used = o->page + uoff;
+	uint64_t base = dma_addr(desc);
+	vreg_write(d, VIRTIO_MMIO_QUEUE_SEL, t->q->index);
+	vreg_write(d, VIRTIO_MMIO_QUEUE_NUM, OVL_QSIZE);
+	vreg_write(d, VIRTIO_MMIO_QUEUE_DESC_LOW, (uint32_t)(base + doff));
+	vreg_write(d, VIRTIO_MMIO_QUEUE_DESC_HIGH, (uint32_t)((base + doff) >> 32));
+	vreg_write(d, VIRTIO_MMIO_QUEUE_AVAIL_LOW, (uint32_t)(base + aoff));
+	vreg_write(d, VIRTIO_MMIO_QUEUE_AVAIL_HIGH, (uint32_t)((base + aoff) >> 32));
+	vreg_write(d, VIRTIO_MMIO_QUEUE_USED_LOW, (uint32_t)(base + uoff));
+	vreg_write(d, VIRTIO_MMIO_QUEUE_USED_HIGH, (uint32_t)((base + uoff) >> 32));
+	vreg_write(d, VIRTIO_MMIO_QUEUE_READY, 1);
+	uint32_t ready = vreg_read(d, VIRTIO_MMIO_QUEUE_READY);
+	if (ready != 1)
+		return hfail("overlapping rings refused: QueueReady reads %u (Status 0x%x)", ready,
+			     vdev_status(d));
+	return vdev_driver_ok(d) || hfail("%s", virtio_err);
+}
+
+static void ovl_elem(const struct ovl *o, uint16_t k, uint32_t *id, uint32_t *len)
+{
+	volatile uint8_t *e = o->used + 4 + 8 * (k % OVL_QSIZE);
+	*id = (uint32_t)e[0] | (uint32_t)e[1] << 8 | (uint32_t)e[2] << 16 | (uint32_t)e[3] << 24;
+	*len = (uint32_t)e[4] | (uint32_t)e[5] << 8 | (uint32_t)e[6] << 16 | (uint32_t)e[7] << 24;
+}
+
+/* Posts request k (avail slot k) as a chain at descriptor head: blk a
+ * 512-byte read of sector 1 (header, data, status), net one 72-byte TX
+ * descriptor. Waits until used element k says (head, expected length),
+ * or, with poll_idx, until used->idx reads k + 1; then checks it. */
+static bool ovl_request(struct tgt *t, const struct ovl *o, uint16_t head, uint16_t k,
+			bool poll_idx)
+{
+	uint8_t *hdr = hscratch + 0x3000, *data = hscratch + 0x1000, *st = hscratch + 0x2000;
+	volatile struct virtq_desc *d = o->desc;
+	uint32_t want_len = t->blk ? SECTOR + 1 : 0, id, len;
+	/* Until the device writes it, element k must not look complete. */
+	memset((void *)(o->used + 4 + 8 * (k % OVL_QSIZE)), 0xff, 8);
+	if (t->blk) {
+		memset(hdr, 0, 16);
+		hdr[8] = 1; /* sector 1 */
+		memset(data, 0xcc, SECTOR);
+		*st = 0xee;
+		d[head] = (struct virtq_desc){ dma_addr(hdr), 16, VIRTQ_DESC_F_NEXT,
+					       (uint16_t)(head + 1) };
+		d[head + 1] = (struct virtq_desc){ dma_addr(data), SECTOR,
+						   VIRTQ_DESC_F_NEXT | VIRTQ_DESC_F_WRITE,
+						   (uint16_t)(head + 2) };
+		d[head + 2] = (struct virtq_desc){ dma_addr(st), 1, VIRTQ_DESC_F_WRITE, 0 };
+	} else {
+		memset(data, 0, VNET_HDR_LEN + 60);
+		memset(data + VNET_HDR_LEN, 0xff, 6);
+		data[VNET_HDR_LEN + 12] = ETHERTYPE_TEST >> 8;
+		data[VNET_HDR_LEN + 13] = ETHERTYPE_TEST & 0xff;
+		d[head] = (struct virtq_desc){ dma_addr(data), VNET_HDR_LEN + 60, 0, 0 };
+	}
+	o->avail[2 + k % OVL_QSIZE] = head;
+	__atomic_thread_fence(__ATOMIC_SEQ_CST);
+	o->avail[1] = (uint16_t)(k + 1);
+	__atomic_thread_fence(__ATOMIC_SEQ_CST);
+	vreg_write(t->d, VIRTIO_MMIO_QUEUE_NOTIFY, t->q->index);
+	deadline_t dl = deadline_in_us(2000000);
+	for (;;) {
+		ovl_elem(o, k, &id, &len);
+		if (poll_idx ? *(volatile uint16_t *)(o->used + 2) == k + 1
+			     : id == head && len == want_len)
+			break;
+		if (deadline_passed(dl))
+			return hfail("request %u not completed within 2 s: used element (%u, %u), "
+				     "Status 0x%x", k, id, len, vdev_status(t->d));
+		cpu_relax();
+	}
+	__atomic_thread_fence(__ATOMIC_SEQ_CST);
+	ovl_elem(o, k, &id, &len);
+	if (id != head || len != want_len)
+		return hfail("request %u: used element (%u, %u), expected (%u, %u)", k, id, len,
+			     head, want_len);
+	uint32_t s = vdev_status(t->d);
+	if (s & VIRTIO_STATUS_NEEDS_RESET)
+		return hfail("request %u: Status 0x%x has NEEDS_RESET", k, s);
+	if (t->blk) {
+		uint64_t tag;
+		memcpy(&tag, data, sizeof(tag));
+		if (*st != VIRTIO_BLK_S_OK || tag != 1)
+			return hfail("request %u: status 0x%x, sector tag %lu; expected 0, 1", k, *st,
+				     tag);
+	}
+	return true;
+}
+
+static bool r_ring_overlap(struct tgt *t, unsigned round)
+{
+	struct ovl o;
+	switch (round) {
+	case 0:
+		/* The used ring on the avail ring: used element 0 overwrites
+		 * avail->ring[0..3] once the chain it names was read. */
+		hround = "used-on-avail";
+		return ovl_setup(t, &o, 0, 1024, 1024) && ovl_request(t, &o, 0, 0, false);
+	case 1:
+		/* The used ring 12 bytes into the descriptor table: flags and
+		 * idx on descriptor 0 (unused), used element 0 on the address
+		 * of descriptor 1 (the head of both requests), element 1 on its
+		 * length, flags and next. */
+		hround = "used-on-desc";
+		return ovl_setup(t, &o, 0, 2048, 12) && ovl_request(t, &o, 1, 0, true) &&
+		       ovl_request(t, &o, 1, 1, true);
+	default:
+		/* All three at one address: descriptor 0 is the rings' heads. */
+		hround = "all-rings-at-one-address";
+		return ovl_setup(t, &o, 0, 0, 0) && ovl_request(t, &o, 1, 0, false);
+	}
+}
+
+void scenario_hostile_ring_overlap(void) { hostile_run(r_ring_overlap, 3, 0); }
 
 /* ---------------------------------------------------------------- reset-io */
 static bool canary_ok(const uint8_t *p, uint64_t n, const char *what)

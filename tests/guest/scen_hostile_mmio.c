@@ -5,6 +5,7 @@
  * (hostile.c) checks the other devices, resets and re-initialises the
  * target afterwards. */
 #include "hostile.h"
+#include "kbd.h"
 #include "scenarios.h"
 
 #define QUIET_US 50000
@@ -395,6 +396,24 @@ static bool r_mmio_width(struct tgt *t, unsigned round)
 	hround = "config";
 	if (!config_widths(d))
 		return false;
+	/* An access that runs past the end of the structure (blk 16 bytes,
+	 * net 12): the bytes inside read as they are, the rest as 0. */
+	uint64_t end = b + VIRTIO_MMIO_CONFIG + (t->blk ? 16 : 12);
+	uint64_t tail = mmio_read32(end - 4), across = mmio_read64(end - 4);
+	if (across != tail)
+		return hfail("an 8-byte config read across the end reads 0x%lx, expected 0x%lx",
+			     across, tail);
+	/* Both config structures are read-only: writes inside are ignored. */
+	uint64_t c0 = mmio_read64(b + VIRTIO_MMIO_CONFIG);
+	mmio_write64(b + VIRTIO_MMIO_CONFIG, ~c0);
+	mmio_write32(b + VIRTIO_MMIO_CONFIG + 4, ~(uint32_t)(c0 >> 32));
+	mmio_write16(b + VIRTIO_MMIO_CONFIG + 1, 0x5a5a);
+	mmio_write8(b + VIRTIO_MMIO_CONFIG, (uint8_t)~c0);
+	mmio_write64(end - 4, ~0ull);
+	uint64_t c1 = mmio_read64(b + VIRTIO_MMIO_CONFIG);
+	if (c1 != c0 || mmio_read32(end - 4) != tail)
+		return hfail("config writes changed the config space: bytes 0-7 0x%lx -> 0x%lx, "
+			     "last 4 0x%lx -> 0x%x", c0, c1, tail, mmio_read32(end - 4));
 	static const uint32_t oob[] = { 0x200, 0x400, 0xff8 };
 	for (unsigned i = 0; i < ARRAY_SIZE(oob); i++) {
 		mmio_write8(b + oob[i], 0x5a);
@@ -445,29 +464,64 @@ static bool r_mmio_width(struct tgt *t, unsigned round)
 void scenario_hostile_mmio_width(void) { hostile_run(r_mmio_width, 1, 0); }
 
 /* ---------------------------------------------------------------- doorbell */
+#define DOORBELL_BATCH 10000
+
+/* Notifications until Ctrl-Alt-Del arrives from the host (polled between
+ * batches: one exit per DOORBELL_BATCH notifications); how many, or 0
+ * after timeout_s. */
+static uint64_t doorbell_until_cad(uint64_t notify, uint32_t qi, uint64_t timeout_s)
+{
+	struct cad_matcher m = { false, false, false, false, false };
+	deadline_t dl = deadline_in_us(timeout_s * 1000000);
+	uint64_t sent = 0;
+	while (!cad_done(&m)) {
+		for (unsigned i = 0; i < DOORBELL_BATCH; i++)
+			mmio_write32(notify, qi);
+		sent += DOORBELL_BATCH;
+		kbd_drain(&m);
+		if (!cad_done(&m) && deadline_passed(dl))
+			return 0;
+	}
+	return sent;
+}
+
 static bool r_doorbell(struct tgt *t, unsigned round)
 {
 	uint64_t count = param_u64("count", 1000000), bad = 1000;
 	uint64_t notify = t->d->base + VIRTIO_MMIO_QUEUE_NOTIFY;
 	uint32_t qi = t->q->index;
+	bool until_cad = param_u64("until_cad", 0);
 	(void)round;
 	hround = "doorbell";
+	if (until_cad) {
+		if (!kbd_present())
+			return hfail("until_cad=1 needs an i8042");
+		kbd_drain(NULL);
+	}
 	say("TEST %s START", test_name);
 	uint64_t t0 = rdtsc();
-	for (uint64_t i = 0; i < count; i++)
-		mmio_write32(notify, qi);
+	if (until_cad) {
+		count = doorbell_until_cad(notify, qi, param_u64("timeout_s", 60));
+		if (!count)
+			return hfail("no Ctrl-Alt-Del from the host within the timeout");
+	} else {
+		for (uint64_t i = 0; i < count; i++)
+			mmio_write32(notify, qi);
+	}
 	uint64_t t1 = rdtsc();
 	for (uint64_t i = 0; i < bad; i++) /* no such queue: not an ioeventfd */
 		mmio_write32(notify, 0x7fff);
+	for (uint64_t i = 0; i < bad; i++) /* the wrong width: ignored, logged */
+		mmio_write16(notify, (uint16_t)qi);
 	uint64_t t2 = rdtsc(), per_ms = tsc_hz() / 1000;
-	say("testguest: %s: %lu notifications in ~%lu ms, %lu for no queue in ~%lu ms",
-	    test_name, count, (t1 - t0) / per_ms, bad, (t2 - t1) / per_ms);
+	say("testguest: %s: %lu notifications in ~%lu ms, %lu for no queue and %lu 16-bit "
+	    "in ~%lu ms", test_name, count, (t1 - t0) / per_ms, bad, bad, (t2 - t1) / per_ms);
 	uint32_t st = vdev_status(t->d);
 	if (st & VIRTIO_STATUS_NEEDS_RESET)
 		return hfail("Status 0x%x after the storm of empty notifications", st);
 	if (!tgt_check(t))
 		return false;
-	hnote("notifies=%lu ms=%lu", count, (t1 - t0) / per_ms);
+	hnote("notifies=%lu ms=%lu%s", count, (t1 - t0) / per_ms, until_cad ? " cad=1" : "");
 	return true;
 }
 

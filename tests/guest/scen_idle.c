@@ -3,92 +3,12 @@
  * (ISA IRQ 1, IOAPIC pin 1) to VEC_KBD, arms a ~100 ms periodic LAPIC timer
  * (only to re-check the deadline), prints READY and halts until the host
  * injects Ctrl-Alt-Del (set-2 scancodes 0x14, 0x11, 0xE0 0x71). */
-#include "guest.h"
+#include "kbd.h"
 #include "scenarios.h"
-
-/* i8042 ports and commands. */
-#define I8042_DATA 0x60
-#define I8042_STATUS 0x64 /* read: status; write: command */
-#define I8042_OBF 0x01    /* status: output buffer full */
-#define I8042_CMD_READ_CB 0x20
-#define I8042_CMD_WRITE_CB 0x60
-#define I8042_CB_KBD_INT 0x01 /* control byte: keyboard interrupt enable */
-#define I8042_CB_XLATE 0x40   /* control byte: translate to set 1 */
-#define I8042_IRQ 1
-#define VEC_KBD (IRQ_VECTOR_BASE + I8042_IRQ)
-/* Set-2 scancodes. */
-#define SC_PREFIX_E0 0xe0
-#define SC_BREAK 0xf0
-#define SC_CTRL 0x14
-#define SC_ALT 0x11
-#define SC_DEL_E0 0x71
 
 /* KVM's APIC timer runs at 1 GHz; divided by 128, one count is 128 ns. */
 #define TIMER_NS_PER_COUNT 128
 #define IDLE_TIMEOUT_S 60
-
-struct cad_matcher { bool e0, brk, ctrl, alt, del; };
-
-static void cad_feed(struct cad_matcher *m, uint8_t b)
-{
-	if (b == SC_PREFIX_E0) {
-		m->e0 = true;
-		return;
-	}
-	if (b == SC_BREAK) {
-		m->brk = true;
-		return;
-	}
-	if (!m->brk) { /* make codes only; E0 14 / E0 11 are the right keys */
-		m->ctrl |= b == SC_CTRL;
-		m->alt |= b == SC_ALT;
-		m->del |= m->e0 && b == SC_DEL_E0;
-	}
-	m->e0 = m->brk = false;
-}
-
-static bool cad_done(const struct cad_matcher *m)
-{
-	return m->ctrl && m->alt && m->del;
-}
-
-/* Reads one byte from the output buffer, or -1 after timeout_us. */
-static int i8042_read(uint64_t timeout_us)
-{
-	deadline_t d = deadline_in_us(timeout_us);
-	while (!(inb(I8042_STATUS) & I8042_OBF))
-		if (deadline_passed(d))
-			return -1;
-	return inb(I8042_DATA);
-}
-
-static unsigned i8042_drain(struct cad_matcher *m)
-{
-	unsigned n = 0;
-	while (n < 64 && (inb(I8042_STATUS) & I8042_OBF)) {
-		uint8_t b = inb(I8042_DATA);
-		if (m)
-			cad_feed(m, b);
-		n++;
-	}
-	return n;
-}
-
-/* Keyboard interrupt on, set-1 translation off (a no-op on ember). */
-static void i8042_setup(void)
-{
-	i8042_drain(NULL);
-	outb(I8042_STATUS, I8042_CMD_READ_CB);
-	int cb = i8042_read(10000);
-	if (cb < 0)
-		return;
-	int want = (cb | I8042_CB_KBD_INT) & ~I8042_CB_XLATE;
-	if (want != cb) {
-		outb(I8042_STATUS, I8042_CMD_WRITE_CB);
-		outb(I8042_DATA, (uint8_t)want);
-	}
-	i8042_drain(NULL);
-}
 
 /* The LAPIC timer wakes the CPU once at the deadline (or every 549 s, the
  * longest period it has): idling costs the host nothing in between. */
@@ -101,12 +21,12 @@ static uint32_t timer_count(uint64_t timeout_s)
 void scenario_idle(void)
 {
 	uint64_t timeout_s = param_u64("idle_timeout_s", IDLE_TIMEOUT_S);
-	bool have_i8042 = inb(I8042_STATUS) != 0xff;
+	bool have_i8042 = kbd_present();
 	uint64_t ioapic = mp.ioapic_base ? mp.ioapic_base : IOAPIC_BASE_DEFAULT;
 	struct cad_matcher m = { false, false, false, false, false };
 	interrupts_init();
 	if (have_i8042) {
-		i8042_setup();
+		kbd_setup();
 		ioapic_route(ioapic, I8042_IRQ, VEC_KBD, lapic_id());
 	}
 	lapic_timer_periodic(VEC_LAPIC_TIMER, timer_count(timeout_s));
@@ -119,7 +39,7 @@ void scenario_idle(void)
 		wakeups++;
 		if (irq_counts[VEC_KBD] != kbd_seen) {
 			kbd_seen = irq_counts[VEC_KBD];
-			i8042_drain(&m);
+			kbd_drain(&m);
 		}
 	}
 	lapic_timer_stop();
@@ -133,4 +53,47 @@ void scenario_idle(void)
 	else
 		test_fail("no Ctrl-Alt-Del within the timeout (kbd_irqs=%lu wakeups=%lu)",
 			  kbd_seen, wakeups);
+}
+
+/* `spin`: the opposite of idle. The same keyboard interrupt, but the CPU
+ * never halts: with interrupts enabled in ring 3 it spins on irq_counts[]
+ * (native code, no exit to the VMM) until Ctrl-Alt-Del arrives or
+ * spin_timeout_s passes. The host must stay in charge meanwhile: answer
+ * its API, pause and resume the vCPU, deliver the keys. */
+void scenario_spin(void)
+{
+	uint64_t timeout_s = param_u64("spin_timeout_s", IDLE_TIMEOUT_S);
+	uint64_t ioapic = mp.ioapic_base ? mp.ioapic_base : IOAPIC_BASE_DEFAULT;
+	struct cad_matcher m = { false, false, false, false, false };
+	uint64_t spins = 0;
+	bool timed_out = false;
+	if (!kbd_present()) {
+		test_fail("no i8042 (status port reads 0xff)");
+		return;
+	}
+	interrupts_init();
+	kbd_setup();
+	ioapic_route(ioapic, I8042_IRQ, VEC_KBD, lapic_id());
+	deadline_t d = deadline_in_us(timeout_s * 1000000);
+	uint64_t kbd_seen = irq_counts[VEC_KBD], t0 = rdtsc();
+
+	say("TEST %s READY", test_name);
+	irq_enable(true);
+	while (!cad_done(&m) && !timed_out) {
+		while (irq_counts[VEC_KBD] == kbd_seen) {
+			if ((++spins & 0xfffff) == 0 && deadline_passed(d)) {
+				timed_out = true;
+				break;
+			}
+		}
+		kbd_seen = irq_counts[VEC_KBD];
+		kbd_drain(&m);
+	}
+	irq_enable(false);
+	ioapic_mask(ioapic, I8042_IRQ);
+	uint64_t ms = (rdtsc() - t0) / (tsc_hz() / 1000);
+	if (cad_done(&m))
+		test_pass("kbd_irqs=%lu spun_ms=%lu", kbd_seen, ms);
+	else
+		test_fail("no Ctrl-Alt-Del within %lu s (kbd_irqs=%lu)", timeout_s, kbd_seen);
 }

@@ -121,10 +121,10 @@ void scenario_net_echo(void)
 		return;
 	}
 	if (nic.dev.irq_mode)
-		test_pass("echoed=%lu ignored=%lu interrupts=%u", echoed, ignored,
-			  nic.dev.isr_vring);
+		test_pass("echoed=%lu ignored=%lu dropped=%lu interrupts=%u", echoed, ignored,
+			  nic.rx_dropped, nic.dev.isr_vring);
 	else
-		test_pass("echoed=%lu ignored=%lu", echoed, ignored);
+		test_pass("echoed=%lu ignored=%lu dropped=%lu", echoed, ignored, nic.rx_dropped);
 }
 
 /* ---------------------------------------------------------------- net-send */

@@ -19,6 +19,8 @@ void scenario_initrd(void);
 void scenario_memory(void);
 void scenario_smp(void);
 void scenario_idle(void);
+void scenario_spin(void);
+void scenario_reset_storm(void);
 void scenario_fault(void);
 void scenario_flood(void);
 void scenario_echo(void);
@@ -55,6 +57,8 @@ void scenario_hostile_indirect(void);
 void scenario_hostile_features(void);
 void scenario_hostile_mmio_width(void);
 void scenario_hostile_doorbell(void);
+void scenario_hostile_ring_overlap(void);
+void scenario_hostile_zero_len(void);
 
 /* scen_smp.c: an AP's ring-3 entry (boot.S). */
 void ap_main(unsigned slot);

@@ -277,6 +277,8 @@ struct vnet {
 	uint16_t tx_free[VQ_MAX];
 	unsigned tx_nfree;
 	uint64_t rx_frames, tx_frames, rx_bytes, tx_bytes;
+	uint64_t rx_dropped;            /* RX buffers used with length 0 */
+	uint32_t rx_buf_len;            /* rx_buf=N (default VNET_BUF) */
 	uint8_t *frame;                 /* DMA: reassembly of merged buffers */
 };
 
@@ -284,7 +286,7 @@ unsigned vnet_count(void);
 bool vnet_open(struct vnet *n, unsigned nth);
 bool vnet_open_slot(struct vnet *n, unsigned slot);
 bool vnet_reopen(struct vnet *n);
-/* Posts every free RX buffer. */
+/* Posts every free RX buffer (rx_buf=N bytes each, at most VNET_BUF). */
 void vnet_rx_fill(struct vnet *n);
 /* One received frame (without the virtio header), or NULL; the buffer is
  * reposted (kicked) by the next vnet_rx_fill(). */

@@ -31,6 +31,9 @@ static bool vnet_start(struct vnet *n)
 		want |= FEAT(VIRTIO_NET_F_MRG_RXBUF);
 	if (!vdev_init(d, want, 2, (uint16_t)param_u64("qsize", 0)))
 		return false;
+	n->rx_buf_len = (uint32_t)param_u64("rx_buf", VNET_BUF);
+	if (n->rx_buf_len > VNET_BUF)
+		n->rx_buf_len = VNET_BUF;
 	n->has_mac = d->offered & FEAT(VIRTIO_NET_F_MAC);
 	n->mrg = d->features & FEAT(VIRTIO_NET_F_MRG_RXBUF);
 	memset(n->mac, 0, sizeof(n->mac));
@@ -98,7 +101,7 @@ void vnet_rx_fill(struct vnet *n)
 	while (rx_nfree[s] && q->num_free) {
 		uint16_t i = rx_free[s][--rx_nfree[s]];
 		uint8_t *buf = n->rx_bufs + (uint64_t)i * VNET_BUF;
-		struct vbuf v = { dma_addr(buf), VNET_BUF, true };
+		struct vbuf v = { dma_addr(buf), n->rx_buf_len, true };
 		if (vq_add(q, &v, 1, buf) < 0) {
 			rx_nfree[s]++;
 			break;
@@ -125,6 +128,10 @@ const uint8_t *vnet_recv(struct vnet *n, uint32_t *len)
 			return NULL;
 		uint8_t *buf = tok;
 		rx_recycle(n, buf);
+		if (l == 0) { /* the device dropped a frame that did not fit */
+			n->rx_dropped++;
+			continue;
+		}
 		if (l < VNET_HDR_LEN || l > VNET_BUF) {
 			verr("RX used length %u", l);
 			n->rx_frames++; /* counted, but not a frame: skip it */

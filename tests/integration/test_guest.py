@@ -109,6 +109,17 @@ def test_triple_fault(tmp_path, path):
     assert re.search(r"vCPU 0: triple fault \(KVM_EXIT_SHUTDOWN\); rip=0x[0-9a-f]+ rsp=", line[0])
 
 
+def test_reset_storm_stops_the_vm_and_is_logged_once(tmp_path):
+    # 65536 reset commands in a row: the first stops the VM (exit 0, the
+    # guest does not run on to its FAIL line); the ones that arrive before
+    # the vCPU has stopped are counted, not logged.
+    r = boot(tmp_path, TESTGUEST_ELF, [], "test=reset-storm")
+    assert r.rc == EXIT_OK, r.log
+    assert "reset-storm: 65536 reset commands" in r.out
+    assert "TEST reset-storm" not in r.out
+    assert r.log.count("guest requested a reset through the i8042") == 1, r.log
+
+
 def test_unmapped_accesses_are_survived_and_rate_limited(tmp_path):
     r = boot(tmp_path, TESTGUEST_ELF, [], "test=unmapped")
     passed(r, "unmapped")

@@ -118,6 +118,35 @@ def test_full_rx_ring_loses_nothing(tmp_path, ns, mrg):
     assert re.search(r"net eth0: rx_packets=200 .* rx_fails=0", live.log()), live.log()
 
 
+def test_rx_buffers_too_small_drop_the_frame(tmp_path, ns):
+    # Without MRG_RXBUF, RX buffers of 128 bytes: each 1000-byte frame is
+    # dropped (its buffer comes back with used length 0, counted in
+    # rx_fails, logged at most 10 times per 5 s); the small frames sent
+    # between them still arrive and are echoed.
+    sock = ns.packet_socket("tap0")
+    cfg = net_cfg(f"test=net-echo mrg_rxbuf=0 rx_buf=128 count=10 ethertype={ETHERTYPE}")
+    live = Live(tmp_path, cfg, prefix=ns.prefix())
+    head = mac_bytes(GUEST_MAC) + HOST_MAC + struct.pack("!H", ETHERTYPE)
+    try:
+        live.wait_for("TEST net-echo READY")
+        for i in range(10):
+            for _ in range(3):
+                sock.send(head + bytes(1000 - 14))
+            small = head + struct.pack("!I", i) + bytes(range(60))
+            sock.send(small)
+            got = recv_frames(sock, 1, timeout=5)
+            assert got and got[0][12:] == small[12:], f"frame {i} not echoed"
+        live.wait_for("TESTGUEST DONE")
+        assert live.finish() == EXIT_OK
+    finally:
+        live.kill()
+    v = live.tests()["net-echo"]
+    assert v[0] == "PASS" and v[1] == "echoed=10 ignored=0 dropped=30", live.out
+    log = live.log()
+    assert re.search(r"net eth0: rx_packets=10 .* rx_fails=30 ", log), log
+    assert log.count("RX buffer too small; frame of 1000 bytes dropped") == 10, log
+
+
 def test_tx_rate_limiter(tmp_path, ns):
     # 100 frames per 100 ms = 1000 frames/s; 600 frames, 100 of them free.
     cfg = net_cfg("test=net-stream count=600 size=200",

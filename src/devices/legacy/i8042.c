@@ -115,7 +115,7 @@ static void write_data(struct i8042 *k, uint8_t v)
 static void i8042_write(void *opaque, uint64_t off, const uint8_t *data, uint32_t len)
 {
 	struct i8042 *k = opaque;
-	bool reset = false;
+	bool reset = false, first = false;
 
 	pthread_mutex_lock(&k->lock);
 	k->st.write_count++;
@@ -127,10 +127,14 @@ static void i8042_write(void *opaque, uint64_t off, const uint8_t *data, uint32_
 		write_data(k, data[0]);
 	else
 		k->st.missed_write_count++;
+	first = reset && k->st.reset_count == 1;
 	pthread_mutex_unlock(&k->lock);
 
 	if (reset) {
-		LOG_INFO("guest requested a reset through the i8042");
+		/* The first one stops the VM; any the guest sends before its
+		 * vCPU stops are only counted. */
+		if (first)
+			LOG_INFO("guest requested a reset through the i8042");
 		k->on_reset(k->opaque);
 	}
 }

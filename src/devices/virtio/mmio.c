@@ -396,8 +396,8 @@ static bool ensure_active(struct virtio_mmio *t)
 		return false;
 	}
 	t->active = true;
-	LOG_DEBUG("virtio-%s %s: activated (features 0x%" PRIx64 ")", t->ops->kind, t->id,
-		  t->driver_features);
+	LOG_RL_DEBUG("virtio-%s %s: activated (features 0x%" PRIx64 ")", t->ops->kind, t->id,
+		     t->driver_features);
 	/* Anything posted before activation was not looked at yet. */
 	for (unsigned i = 0; i < t->ops->num_queues; i++)
 		if (t->queues[i].active)
