@@ -164,6 +164,22 @@ def test_spinning_vcpu_keeps_the_api_answering(api):
                      api.log()), api.log()
 
 
+def test_halted_vcpu_costs_no_cpu(api):
+    # A vCPU that halts with nothing due to wake it (the idle guest's only
+    # timer is set past the test): it sleeps in the kernel, not in a loop,
+    # and the keyboard interrupt of Ctrl-Alt-Del wakes it.
+    api.boot("test=idle idle_timeout_s=60")
+    api.wait_for("TEST idle READY")
+    time.sleep(0.2)  # past the guest's last steps before it halts
+    a = api.vcpu_ticks()
+    time.sleep(1)
+    halted = api.vcpu_ticks() - a
+    assert halted <= 2, f"{halted} ticks of 1 s while halted"
+    api.action("SendCtrlAltDel")
+    api.wait_for("TEST idle PASS", timeout=5)
+    assert api.finish() == 0
+
+
 def test_ctrl_alt_del_to_a_guest_that_never_reads_it(api):
     # The i8042 holds 16 bytes: four Ctrl-Alt-Del sequences. Past that the
     # API says why (400), queues nothing partial, and the guest runs on.
