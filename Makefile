@@ -3,6 +3,7 @@
 #
 #   make            build/ember
 #   make test       unit tests (ASan+UBSan), fuzz smoke, integration tests (pytest)
+#   make asan       build/ember-asan, build/ember-testhooks-asan: ASan+UBSan, for tests
 #   make fuzz       libFuzzer targets; make fuzz-<name>, make fuzz-smoke (fuzz/README.md)
 #   make demo       install what is missing, build, boot a microVM on this terminal
 #   make testguest  build/testguest.elf, build/testguest.bzImage
@@ -122,6 +123,77 @@ $(OBJDIR)/testhooks/seccomp.o: src/seccomp/seccomp.c Makefile $(MUSL_INC)
 	@echo "  CC      $< (test hooks)"
 	$(Q)$(EMBER_CC) $(EMBER_CPPFLAGS) $(EMBER_CFLAGS) -DEMBER_TEST_HOOKS -c -o $@ $<
 
+# ---------------------------------------------------------------- build/ember-asan
+# build/ember-asan and build/ember-testhooks-asan: the same sources built
+# with ASan+UBSan for `make integration-asan`. glibc, a dynamic PIE (the
+# sanitizer runtimes do not support static linking), debug info, not
+# stripped, objects in build/obj-asan. EMBER_SANITIZE adds to the seccomp
+# lists the few syscalls the sanitizer runtimes make (src/seccomp/rules.c
+# says which and why), compiled into build/gen-asan/; the production lists
+# and build/gen/ are unchanged. _FORTIFY_SOURCE is off: its checked string
+# functions hide accesses from ASan.
+# clang, not gcc: clang's ASan runtime carries UBSan inside it, set up when
+# the process starts, with one report file and one module list that
+# seccomp_prepare_sanitizers() readies before the filters go on. gcc links
+# a separate libubsan that sets itself up at its first report, reading
+# /proc/self/exe, cmdline and environ under whatever filter is on.
+ASAN_CC       := clang
+ASAN_OBJDIR   := $(B)/obj-asan
+ASAN_GEN      := $(B)/gen-asan
+ASAN_SAN      := -fsanitize=address,undefined -fno-sanitize-recover=undefined \
+                 -fno-omit-frame-pointer
+ASAN_CPPFLAGS := $(CPPFLAGS) -DEMBER_SANITIZE
+ASAN_CFLAGS   := $(filter-out -D_FORTIFY_SOURCE=%,$(CFLAGS)) -O1 -g -fPIE $(ASAN_SAN)
+ASAN_LDFLAGS  := $(ASAN_SAN) -pie -Wl,-z,relro,-z,now
+ASAN_SRC      := $(filter-out $(SRC_GEN),$(SRC_LIB)) $(ASAN_GEN)/seccomp_bpf.c $(SRC_MAIN)
+OBJ_ASAN      := $(ASAN_SRC:%.c=$(ASAN_OBJDIR)/%.o)
+# The compiler and flags in one file, rewritten only when they change.
+ASAN_STAMP    := $(ASAN_OBJDIR)/flags
+ASAN_FLAGS    := $(ASAN_CC) $(ASAN_CPPFLAGS) $(ASAN_CFLAGS) $(ASAN_LDFLAGS)
+
+.PHONY: asan
+asan: $(B)/ember-asan $(B)/ember-testhooks-asan
+
+$(B)/ember-asan: $(OBJ_ASAN)
+	@echo "  LD      $@ (ASan+UBSan)"
+	$(Q)$(ASAN_CC) $(ASAN_LDFLAGS) -o $@ $^ $(LDLIBS)
+
+$(B)/ember-testhooks-asan: $(filter-out $(ASAN_OBJDIR)/src/seccomp/seccomp.o,$(OBJ_ASAN)) \
+		$(ASAN_OBJDIR)/testhooks/seccomp.o
+	@echo "  LD      $@ (ASan+UBSan, test hooks)"
+	$(Q)$(ASAN_CC) $(ASAN_LDFLAGS) -o $@ $^ $(LDLIBS)
+
+$(ASAN_OBJDIR)/%.o: %.c $(ASAN_STAMP) VERSION
+	@mkdir -p $(dir $@)
+	@echo "  CC      $< (ASan+UBSan)"
+	$(Q)$(ASAN_CC) $(ASAN_CPPFLAGS) $(ASAN_CFLAGS) -c -o $@ $<
+
+$(ASAN_OBJDIR)/testhooks/seccomp.o: src/seccomp/seccomp.c $(ASAN_STAMP)
+	@mkdir -p $(dir $@)
+	@echo "  CC      $< (ASan+UBSan, test hooks)"
+	$(Q)$(ASAN_CC) $(ASAN_CPPFLAGS) $(ASAN_CFLAGS) -DEMBER_TEST_HOOKS -c -o $@ $<
+
+$(ASAN_STAMP): asan-force
+	@mkdir -p $(@D)
+	@echo '$(subst ','\'',$(ASAN_FLAGS))' > $@.tmp
+	@if cmp -s $@.tmp $@; then rm -f $@.tmp; else mv -f $@.tmp $@; fi
+.PHONY: asan-force
+asan-force:
+
+$(B)/tools/seccomp-gen-asan: $(SECCOMP_GEN_SRC) src/seccomp/rules.h src/seccomp/compile.h
+	@mkdir -p $(dir $@)
+	@echo "  HOSTCC  $@"
+	$(Q)gcc $(CPPFLAGS) -DEMBER_SANITIZE -std=gnu11 $(WARN) -O1 -o $@ $(SECCOMP_GEN_SRC) \
+		-lseccomp
+
+$(ASAN_GEN)/seccomp_bpf.c: $(B)/tools/seccomp-gen-asan
+	@mkdir -p $(dir $@)
+	@echo "  GEN     $@"
+	$(Q)$< $@ > $(ASAN_GEN)/seccomp-summary.txt
+	$(Q)$< --json $(ASAN_GEN)/seccomp.json
+
+-include $(OBJ_ASAN:.o=.d) $(ASAN_OBJDIR)/testhooks/seccomp.d
+
 # musl's include path with just the non-libc headers ember needs from
 # Debian's tree: the libraries' and the kernel's (UAPI) headers.
 $(B)/musl-include/.ok: Makefile
@@ -170,4 +242,4 @@ demo: $(DEPS_STAMP)
 .PHONY: clean
 clean:
 	rm -rf $(B)/obj-* $(B)/musl-include $(B)/unit $(B)/fuzz $(B)/ember $(B)/ember.debug \
-		$(B)/testguest* $(B)/guest
+		$(B)/testguest* $(B)/guest $(B)/ember-asan $(B)/ember-testhooks-asan $(B)/gen-asan

@@ -476,6 +476,7 @@ int main(int argc, char **argv)
 	 * timezone, seed jansson's hash tables. */
 	tzset();
 	json_object_seed(0);
+	seccomp_prepare_sanitizers();
 	if (a.no_seccomp) {
 		seccomp_disable();
 	} else if (a.seccomp_filter && seccomp_load_file(a.seccomp_filter, err, sizeof(err))) {

@@ -3,10 +3,12 @@
 
 #include <fcntl.h>
 #include <jansson.h>
+#include <limits.h>
 #include <linux/audit.h>
 #include <linux/filter.h>
 #include <linux/seccomp.h>
 #include <signal.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -18,6 +20,10 @@
 #include "common/log.h"
 #include "seccomp/compile.h"
 #include "vmm/term.h"
+
+#ifdef EMBER_SANITIZE
+#include <sanitizer/common_interface_defs.h>
+#endif
 
 /* ember's own filters, generated at build time (tools/seccomp-gen.c). */
 extern const struct sock_filter ember_seccomp_bpf_vmm[], ember_seccomp_bpf_api[],
@@ -128,6 +134,43 @@ int seccomp_install_sigsys(void)
 	return sigaction(SIGSYS, &sa, NULL) < 0 ? -errno : 0;
 }
 
+#ifdef EMBER_SANITIZE
+/* The sanitized build's defaults; ASAN_OPTIONS and UBSAN_OPTIONS override
+ * them. symbolize=0: the symbolizer is a child process (fork, exec, pipes)
+ * that no filter allows, so a report names each frame module+offset and
+ * tests/integration symbolizes it afterwards. detect_leaks=0:
+ * LeakSanitizer's check at exit stops the world with a ptrace tracer
+ * (clone, ptrace, /proc/self/task), which the VMM thread's filter forbids
+ * and should; leaks are checked with --no-seccomp instead (test_asan.py)
+ * and in the unit tests. print_stacktrace=1: UBSan's reports say where. */
+const char *__asan_default_options(void);
+const char *__ubsan_default_options(void);
+const char *__asan_default_options(void)
+{
+	return "symbolize=0:detect_leaks=0";
+}
+const char *__ubsan_default_options(void)
+{
+	return "symbolize=0:print_stacktrace=1";
+}
+#endif
+
+void seccomp_prepare_sanitizers(void)
+{
+#ifdef EMBER_SANITIZE
+	/* The runtimes' own hook for "a sandbox is about to go on". */
+	__sanitizer_sandbox_on_notify(NULL);
+	/* Opens the log_path file now (when one is set); otherwise the
+	 * first report would open it under a filter. */
+	(void)__sanitizer_get_report_path();
+	/* Loads the module list now; otherwise the first report's stack
+	 * trace would read /proc/self/maps under a filter. */
+	char buf[8];
+	__sanitizer_symbolize_pc((void *)(uintptr_t)seccomp_prepare_sanitizers, "%m", buf,
+				 sizeof(buf));
+#endif
+}
+
 int seccomp_apply(enum seccomp_thread t)
 {
 	if (sc.disabled)
@@ -141,12 +184,50 @@ int seccomp_apply(enum seccomp_thread t)
 	return 0;
 }
 
+#if defined(EMBER_TEST_HOOKS) && defined(EMBER_SANITIZE)
+/* EMBER_SANITIZER_SELFTEST=THREAD:KIND (sanitized builds only): the named
+ * thread kind makes a deliberate error right after its filter goes on, so
+ * tests can prove that the sanitizer's whole report gets out under the
+ * filter: "heap" (ASan: a heap buffer overflow), "ub" (UBSan: a signed
+ * overflow), "leak" (an allocation nothing points to, for LeakSanitizer
+ * at exit, which runs only with --no-seccomp: docs/seccomp.md). */
+static void sanitizer_selftest(enum seccomp_thread t)
+{
+	const char *want = getenv("EMBER_SANITIZER_SELFTEST");
+	size_t n = strlen(seccomp_lists[t].name);
+	if (!want || strncmp(want, seccomp_lists[t].name, n) || want[n] != ':')
+		return;
+	const char *kind = want + n + 1;
+	if (!strcmp(kind, "heap")) {
+		/* volatile: neither the store nor the size is known to the
+		 * compiler, so ASan (not UBSan's object-size check) sees it. */
+		volatile size_t size = 16;
+		volatile char *p = malloc(size);
+		if (p)
+			p[size] = 1;
+		free((char *)p);
+	} else if (!strcmp(kind, "ub")) {
+		volatile int big = INT_MAX, sum;
+		sum = big + 1;
+		(void)sum;
+	} else if (!strcmp(kind, "leak")) {
+		char *volatile p = malloc(64);
+		if (p)
+			p[0] = 1;
+		p = NULL;
+	}
+}
+#endif
+
 void seccomp_test_violation(enum seccomp_thread t)
 {
 #ifdef EMBER_TEST_HOOKS
 	const char *want = getenv("EMBER_SECCOMP_SELFTEST");
 	if (want && !strcmp(want, seccomp_lists[t].name))
 		syscall(SYS_getppid); /* in no allowlist */
+#ifdef EMBER_SANITIZE
+	sanitizer_selftest(t);
+#endif
 #else
 	(void)t;
 #endif

@@ -19,6 +19,11 @@ void seccomp_disable(void);
 int seccomp_load_file(const char *path, char *err, size_t errlen) WUR;
 /* The SIGSYS handler (process-wide). Call once, early. */
 int seccomp_install_sigsys(void) WUR;
+/* Sanitized builds (EMBER_SANITIZE) only, a no-op otherwise: does now,
+ * before any filter, what the sanitizer runtimes would otherwise do under
+ * one at their first report (open the report file, read /proc/self/maps).
+ * Call once, before any thread installs its filter. */
+void seccomp_prepare_sanitizers(void);
 /* Installs the calling thread's filter. 0 or -errno. */
 int seccomp_apply(enum seccomp_thread t) WUR;
 bool seccomp_enabled(void);
