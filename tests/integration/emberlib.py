@@ -10,7 +10,74 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[2]
 BUILD = REPO / "build"
-EMBER = BUILD / "ember"
+# EMBER_ASAN=1 (`make integration-asan`): the same tests drive ember built
+# with ASan+UBSan (build/ember-asan, build/ember-testhooks-asan). Each
+# sanitizer report goes to a file under sanitizer_log_dir(), and conftest.py
+# fails the test during which one appears.
+ASAN = os.environ.get("EMBER_ASAN", "") == "1"
+EMBER = BUILD / ("ember-asan" if ASAN else "ember")
+TESTHOOKS = BUILD / ("ember-testhooks-asan" if ASAN else "ember-testhooks")
+# What `make integration-asan` sets; conftest.py sets the same when a run
+# with EMBER_ASAN=1 names no log_path. Any report is fatal (ASan halts on
+# its first error by default; UBSan's checks are built not to recover),
+# with an exit code no ember path uses. symbolize=0 and detect_leaks=0 are
+# ember-asan's own defaults too (src/seccomp/seccomp.c says why).
+SANITIZER_EXIT = 86
+SANITIZER_LOG_PREFIX = "ember"
+
+
+def sanitizer_options(log_dir):
+    return (f"halt_on_error=1:exitcode={SANITIZER_EXIT}:symbolize=0:detect_leaks=0:"
+            f"log_path={log_dir}/{SANITIZER_LOG_PREFIX}")
+
+
+def skip_under_asan(why):
+    """Marks a test that cannot work against the ASan build, saying why."""
+    import pytest
+    return pytest.mark.skipif(ASAN, reason=f"ASan build: {why}")
+
+
+def sanitizer_log_dir(env=None):
+    """The directory of log_path in ASAN_OPTIONS, or None."""
+    m = re.search(r"(?:^|:)log_path=([^:]+)", (env or os.environ).get("ASAN_OPTIONS", ""))
+    return Path(m.group(1)).parent if m else None
+
+
+def sanitizer_reports(log_dir):
+    """{path: text} of every report file under log_dir that has a report in
+    it. ember-asan opens its report file when it starts (before any seccomp
+    filter), so most files stay empty; those are not reports."""
+    return {p: p.read_text(errors="replace") for p in sorted(Path(log_dir).glob("*"))
+            if p.is_file() and p.stat().st_size > 0}
+
+
+def symbolize(report):
+    """A report's frames, "(module+0xoffset)" (ember-asan does not symbolize
+    under its filters), with function and file:line added by addr2line."""
+    import shutil
+    if not shutil.which("addr2line"):
+        return report
+    frames = list(re.finditer(r"#(\d+) 0x[0-9a-f]+\s+\((/[^+()]+)\+(0x[0-9a-f]+)\)", report))
+    names = {}
+    for module in {m.group(2) for m in frames}:
+        # A return address (every frame but #0) points after its call.
+        want = sorted({(m.group(3), int(m.group(3), 16) - (m.group(1) != "0"))
+                       for m in frames if m.group(2) == module})
+        try:
+            out = subprocess.run(["addr2line", "-f", "-p", "-e", module,
+                                  *[hex(a) for _, a in want]],
+                                 capture_output=True, text=True, timeout=60).stdout
+        except (OSError, subprocess.SubprocessError):
+            continue
+        for (off, _), line in zip(want, out.splitlines()):
+            if not line.startswith("??"):
+                names[(module, off)] = line.strip()
+    return re.sub(r"(#(\d+) 0x[0-9a-f]+\s+\((/[^+()]+)\+(0x[0-9a-f]+)\))",
+                  lambda m: m.group(1) + (f" in {names[(m.group(3), m.group(4))]}"
+                                          if (m.group(3), m.group(4)) in names else ""),
+                  report)
+
+
 TESTGUEST_ELF = BUILD / "testguest.elf"
 TESTGUEST_BZ = BUILD / "testguest.bzImage"
 LINUX_VMLINUX = BUILD / "linux" / "vmlinux"

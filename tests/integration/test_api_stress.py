@@ -13,6 +13,7 @@ import pytest
 import disks
 from apilib import TESTGUEST_ELF, Conn, api, check, start_ember  # noqa: F401
 from apilib import api_test_deadline  # noqa: F401  (autouse: a deadline per test)
+from emberlib import ASAN
 
 
 def timed(f, *a, **kw):
@@ -208,7 +209,8 @@ def test_10000_requests_on_one_connection(api):
     c.close()
     assert api.fd_count() <= fds
     grown = api.rss_kib() - rss
-    assert grown < 2048, f"VmRSS grew {grown} KiB over 10000 requests"
+    # The ASan build holds freed memory in its quarantine on purpose.
+    assert ASAN or grown < 2048, f"VmRSS grew {grown} KiB over 10000 requests"
     assert secs < 20, f"{secs:.1f} s"
 
 

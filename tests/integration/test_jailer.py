@@ -21,7 +21,7 @@ import pytest
 
 import disks
 import netns
-from emberlib import BUILD, EMBER, EXIT_OK, TESTGUEST_ELF, Result
+from emberlib import BUILD, EMBER, EXIT_OK, TESTGUEST_ELF, Result, skip_under_asan
 
 JAILER = BUILD / "ember-jailer"
 UID = GID = 123456
@@ -29,8 +29,10 @@ EXEC_NAME = EMBER.name  # "ember": the jail is <base>/ember/<id>/root
 GUEST_MAC = "06:00:ac:10:00:02"
 SIGTERM_EXIT = 128 + signal.SIGTERM  # ember's code for a stop by SIGTERM
 
-pytestmark = pytest.mark.skipif(os.geteuid() != 0,
-                                reason="the jailer needs root (mount namespaces, mknod, setuid)")
+pytestmark = [pytest.mark.skipif(os.geteuid() != 0,
+                                 reason="the jailer needs root (mount namespaces, mknod, setuid)"),
+              skip_under_asan("the jailer is not an ASan build, and it runs only a static "
+                              "--exec-file, which ember-asan is not")]
 
 
 @pytest.fixture(scope="module", autouse=True)

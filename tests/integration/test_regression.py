@@ -18,7 +18,10 @@ import time
 
 import pytest
 
-from emberlib import BUILD, REPO, TESTGUEST_ELF
+from emberlib import BUILD, REPO, TESTGUEST_ELF, skip_under_asan
+
+pytestmark = skip_under_asan("these measure the production build/ember, which "
+                             "`make integration` checks")
 
 BASELINE = json.loads((REPO / "bench" / "baseline.json").read_text())
 # The production binary, whatever build the rest of the suite drives.

@@ -8,12 +8,12 @@ import subprocess
 
 import pytest
 
-from emberlib import BUILD, EMBER, EXIT_BAD_CONFIG, EXIT_OK, config, run_config
+from emberlib import ASAN, BUILD, EMBER, EXIT_BAD_CONFIG, EXIT_OK, TESTHOOKS, config, run_config
 
 pytestmark = pytest.mark.kvm
 
-TESTHOOKS = BUILD / "ember-testhooks"
-OWN_RULES = BUILD / "gen" / "seccomp.json"
+# The lists of the binary under test (the ASan build's have a few more).
+OWN_RULES = BUILD / ("gen-asan" if ASAN else "gen") / "seccomp.json"
 EXIT_BAD_SYSCALL = 148
 
 
