@@ -524,8 +524,8 @@ static void conn_run(struct api_server *s, struct conn *c)
 	if (c->eof && partial && !c->gone && !c->closing && !c->out_len) {
 		queue_error(s, c, 400,
 			    "The client closed its side before the request was complete.", true);
-		conn_flush(s, c);
-		if (c->fd < 0)
+		/* Closing after the answer frees c: only the result says so. */
+		if (!conn_flush(s, c))
 			return;
 	}
 	if (c->eof && !c->waiting && !c->queued && !c->out_len && (!c->in_len || partial)) {
