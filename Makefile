@@ -2,7 +2,9 @@
 # included, never invoked recursively.
 #
 #   make            build/ember
-#   make test       unit tests (ASan+UBSan), fuzz smoke, integration tests (pytest)
+#   make test       unit tests (ASan+UBSan), fuzz smoke, integration tests (pytest),
+#                   the integration tests again against ember built with ASan+UBSan
+#   make integration-asan  only the last (tests/integration/integration.mk)
 #   make asan       build/ember-asan, build/ember-testhooks-asan: ASan+UBSan, for tests
 #   make fuzz       libFuzzer targets; make fuzz-<name>, make fuzz-smoke (fuzz/README.md)
 #   make demo       install what is missing, build, boot a microVM on this terminal
@@ -231,6 +233,7 @@ test: $(DEPS_STAMP)
 	$(MAKE) --no-print-directory fuzz-smoke
 	$(MAKE) --no-print-directory all testguest guest-linux
 	$(MAKE) --no-print-directory integration
+	$(MAKE) --no-print-directory integration-asan
 check: test
 
 # ---------------------------------------------------------------- demo
@@ -242,4 +245,5 @@ demo: $(DEPS_STAMP)
 .PHONY: clean
 clean:
 	rm -rf $(B)/obj-* $(B)/musl-include $(B)/unit $(B)/fuzz $(B)/ember $(B)/ember.debug \
-		$(B)/testguest* $(B)/guest $(B)/ember-asan $(B)/ember-testhooks-asan $(B)/gen-asan
+		$(B)/testguest* $(B)/guest $(B)/ember-asan $(B)/ember-testhooks-asan $(B)/gen-asan \
+		$(B)/asan-logs
