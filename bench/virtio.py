@@ -19,7 +19,7 @@ import uuid
 
 import common
 
-ROUNDS = int(os.environ.get("BENCH_VIRTIO_ROUNDS", "5"))
+ROUNDS = int(os.environ.get("BENCH_VIRTIO_ROUNDS", "9"))
 IMG_MIB = 256
 GUEST_MAC = "06:00:ac:10:00:02"
 
