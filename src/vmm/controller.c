@@ -706,71 +706,55 @@ static void put_serial(struct vmm *v, const struct api_request *req, struct api_
 void controller_handle(struct vmm *v, const struct api_request *req, struct api_reply *rep)
 {
 	switch (req->op) {
-	case API_GET_INSTANCE_INFO: {
+	case API_GET_INSTANCE_INFO:
 		get_instance_info(v, rep);
 		return;
-	}
-	case API_GET_VERSION: {
+	case API_GET_VERSION:
 		api_reply_json(rep,
 			       json_pack("{s:s}", "firecracker_version", EMBER_FC_API_VERSION));
 		return;
-	}
-	case API_GET_VM_CONFIG: {
+	case API_GET_VM_CONFIG:
 		api_reply_json(rep, config_to_json(&v->cfg));
 		return;
-	}
-	case API_GET_MACHINE_CONFIG: {
+	case API_GET_MACHINE_CONFIG:
 		api_reply_json(rep, config_machine_to_json(&v->cfg.machine));
 		return;
-	}
-	case API_PUT_ACTIONS: {
+	case API_PUT_ACTIONS:
 		put_actions(v, req, rep);
 		return;
-	}
-	case API_PUT_MACHINE_CONFIG: {
+	case API_PUT_MACHINE_CONFIG:
 		put_machine(v, req, rep, false);
 		return;
-	}
-	case API_PATCH_MACHINE_CONFIG: {
+	case API_PATCH_MACHINE_CONFIG:
 		put_machine(v, req, rep, true);
 		return;
-	}
-	case API_PUT_BOOT_SOURCE: {
+	case API_PUT_BOOT_SOURCE:
 		put_boot_source(v, req, rep);
 		return;
-	}
-	case API_PUT_DRIVE: {
+	case API_PUT_DRIVE:
 		put_drive(v, req, rep);
 		return;
-	}
-	case API_PATCH_DRIVE: {
+	case API_PATCH_DRIVE:
 		patch_drive(v, req, rep);
 		return;
-	}
-	case API_PUT_NET: {
+	case API_PUT_NET:
 		put_net(v, req, rep);
 		return;
-	}
-	case API_PATCH_NET: {
+	case API_PATCH_NET:
 		patch_net(v, req, rep);
 		return;
-	}
-	case API_PUT_LOGGER: {
+	case API_PUT_LOGGER:
 		put_logger(v, req, rep);
 		return;
-	}
-	case API_PUT_METRICS: {
+	case API_PUT_METRICS:
 		put_metrics(v, req, rep);
 		return;
-	}
-	case API_PATCH_VM: {
+	case API_PATCH_VM:
 		patch_vm(v, req, rep);
 		return;
-	}
-	case API_PUT_SERIAL: {
+	case API_PUT_SERIAL:
 		put_serial(v, req, rep);
 		return;
-	}
 	}
 	api_reply_error(rep, 400, "Internal error: unknown operation %d", req->op);
 }
