@@ -1171,6 +1171,24 @@ static void e2e_no_status_no_io(void **state)
 	assert_int_equal(b, pattern(0, 3 * SECTOR));
 }
 
+/* Runs scenario(f) on a fresh disk in a child, so that an abort (BUG_ON)
+ * is reported as a failure, not fatal to the test binary; the scenario
+ * returns 0 when all went as expected. */
+static void in_child(struct fx *f, int (*scenario)(struct fx *))
+{
+	need_engine(f);
+	make_file(f, NSECT * SECTOR, 0);
+	pid_t pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0)
+		_exit(scenario(f));
+	int st;
+	assert_int_equal(waitpid(pid, &st, 0), pid);
+	if (WIFSIGNALED(st))
+		fail_msg("ember died of signal %d (BUG_ON)", WTERMSIG(st));
+	assert_int_equal(WEXITSTATUS(st), 0);
+}
+
 /* The body of async_more_than_ring: runs in a child, returns its exit
  * code (0: as expected). */
 static int more_than_ring_child(struct fx *f)
@@ -1211,21 +1229,10 @@ static void async_more_than_ring(void **state)
 {
 	/* A driver may make a chain available again while it is in flight: with
 	 * all 256 io_uring slots busy the device waits for completions (counted
-	 * as io_engine_throttled_events) instead of aborting. The scenario runs
-	 * in a child so that an abort would be reported, not fatal. */
+	 * as io_engine_throttled_events) instead of aborting. */
 	struct fx *f = *state;
 
-	need_engine(f);
-	make_file(f, NSECT * SECTOR, 0);
-	pid_t pid = fork();
-	assert_true(pid >= 0);
-	if (pid == 0)
-		_exit(more_than_ring_child(f));
-	int st;
-	assert_int_equal(waitpid(pid, &st, 0), pid);
-	if (WIFSIGNALED(st))
-		fail_msg("ember died of signal %d (BUG_ON)", WTERMSIG(st));
-	assert_int_equal(WEXITSTATUS(st), 0);
+	in_child(f, more_than_ring_child);
 }
 
 /* The body of flush_data_outside_ram: runs in a child, returns its exit
@@ -1265,21 +1272,10 @@ static void flush_data_outside_ram(void **state)
 	 * RAM used to reach BUG_ON(vq_chain_iov(...)) in process_queue and
 	 * abort ember. FLUSH moves no data, so blk_parse now ignores those
 	 * descriptors. Found by fuzz/blk_fuzz.c
-	 * (fuzz/regressions/blk/flush_data_outside_ram). Runs in a child, so
-	 * that an abort is reported, not fatal. */
+	 * (fuzz/regressions/blk/flush_data_outside_ram). */
 	struct fx *f = *state;
 
-	need_engine(f);
-	make_file(f, NSECT * SECTOR, 0);
-	pid_t pid = fork();
-	assert_true(pid >= 0);
-	if (pid == 0)
-		_exit(flush_bad_data_child(f));
-	int st;
-	assert_int_equal(waitpid(pid, &st, 0), pid);
-	if (WIFSIGNALED(st))
-		fail_msg("ember died of signal %d (BUG_ON)", WTERMSIG(st));
-	assert_int_equal(WEXITSTATUS(st), 0);
+	in_child(f, flush_bad_data_child);
 }
 
 #define PT(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
