@@ -2,62 +2,10 @@
 /* Firecracker's config-file JSON: a full valid file, nulls, defaults, and
  * every rejection, each checked for the field its message names; then
  * config_load_file's file checks. */
-#include "unit.h"
+#include "config_fx.h"
 
-#include "vmm/config.h"
-
-/* A valid boot-source, to embed in cases about other sections. */
-#define BOOT "\"boot-source\": {\"kernel_image_path\": \"/k/vmlinux\"}"
 #define MC(body) "{" BOOT ", \"machine-config\": {" body "}}"
 #define MC_OK "\"vcpu_count\": 2, \"mem_size_mib\": 256"
-
-struct fx {
-	struct vm_config c;
-	char err[512];
-};
-
-static int setup(void **state)
-{
-	struct fx *f = calloc(1, sizeof(*f));
-	if (!f)
-		return -1;
-	config_init(&f->c);
-	*state = f;
-	return 0;
-}
-
-static int teardown(void **state)
-{
-	struct fx *f = *state;
-	config_free(&f->c);
-	free(f);
-	return 0;
-}
-
-static int parse(struct fx *f, const char *json)
-{
-	config_free(&f->c);
-	config_init(&f->c);
-	f->err[0] = '\0';
-	return config_parse(json, strlen(json), &f->c, f->err, sizeof(f->err));
-}
-
-struct reject {
-	const char *json;
-	const char *msg; /* a part of the message that names the field */
-};
-
-static void check_rejects(struct fx *f, const struct reject *r, size_t n)
-{
-	for (size_t i = 0; i < n; i++) {
-		int ret = parse(f, r[i].json);
-		if (ret != -EINVAL)
-			fail_msg("case %zu (%s): returned %d, expected -EINVAL", i, r[i].json, ret);
-		if (!strstr(f->err, r[i].msg))
-			fail_msg("case %zu (%s): error \"%s\" does not contain \"%s\"", i,
-				 r[i].json, f->err, r[i].msg);
-	}
-}
 
 /* ---------------------------------------------------------------- accepted */
 

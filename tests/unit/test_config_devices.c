@@ -4,11 +4,8 @@
  * rate-limiter objects, and every rejection with the field its message
  * names; then config_valid_id, config_parse_mac and config_validate_devices
  * on their own. */
-#include "unit.h"
+#include "config_fx.h"
 
-#include "vmm/config.h"
-
-#define BOOT "\"boot-source\": {\"kernel_image_path\": \"/k/vmlinux\"}"
 #define DRIVES(body) "{" BOOT ", \"drives\": [" body "]}"
 #define NETS(body) "{" BOOT ", \"network-interfaces\": [" body "]}"
 /* A valid drive and interface to vary. */
@@ -23,60 +20,6 @@
 	       "}")
 #define NETX(extra) NETS("{\"iface_id\": \"n\", \"host_dev_name\": \"tap0\", " extra "}")
 #define RL(body) DRVX("\"rate_limiter\": " body)
-
-struct fx {
-	struct vm_config c;
-	char err[512];
-};
-
-static int setup(void **state)
-{
-	struct fx *f = calloc(1, sizeof(*f));
-	if (!f)
-		return -1;
-	config_init(&f->c);
-	*state = f;
-	return 0;
-}
-
-static int teardown(void **state)
-{
-	struct fx *f = *state;
-	config_free(&f->c);
-	free(f);
-	return 0;
-}
-
-static int parse(struct fx *f, const char *json)
-{
-	config_free(&f->c);
-	config_init(&f->c);
-	f->err[0] = '\0';
-	return config_parse(json, strlen(json), &f->c, f->err, sizeof(f->err));
-}
-
-static void parse_ok(struct fx *f, const char *json)
-{
-	if (parse(f, json))
-		fail_msg("%s\nrefused: %s", json, f->err);
-}
-
-struct reject {
-	const char *json;
-	const char *msg; /* a part of the message that names the field */
-};
-
-static void check_rejects(struct fx *f, const struct reject *r, size_t n)
-{
-	for (size_t i = 0; i < n; i++) {
-		int ret = parse(f, r[i].json);
-		if (ret != -EINVAL)
-			fail_msg("case %zu (%s): returned %d, expected -EINVAL", i, r[i].json, ret);
-		if (!strstr(f->err, r[i].msg))
-			fail_msg("case %zu (%s): error \"%s\" does not contain \"%s\"", i,
-				 r[i].json, f->err, r[i].msg);
-	}
-}
 
 static void assert_bucket(const struct bucket_cfg *b, bool set, uint64_t size, uint64_t otb,
 			  uint64_t refill)
